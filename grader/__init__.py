@@ -1,0 +1,3 @@
+"""dlgrade: self-grading deep-learning exercises and timed multiple-choice quizzes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,227 @@
+"""The `dlgrade` command: parses options, calls the engine, prints. No grading logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from grader.course import Course
+from grader.errors import GraderError, UserError, display_path
+
+
+@dataclass
+class AppContext:
+    course_dir: Path | None
+    debug: bool
+
+    def course(self) -> Course:
+        if self.course_dir is not None:
+            return Course.find(self.course_dir)
+        return Course.find()
+
+
+def console(stderr: bool = False) -> Console:
+    """Rich console: colour on a terminal, plain text when piped (and with NO_COLOR)."""
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+class DlgradeGroup(click.Group):
+    """Turns our exceptions into one line and an exit code; the traceback only with --debug."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("dlgrade: interrupted", err=True)
+            ctx.exit(130)
+        except UserError as exc:
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            click.echo(f"dlgrade: error: {exc}", err=True)
+            ctx.exit(2)
+        except GraderError as exc:
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            click.echo(
+                f"dlgrade: grader problem (not your fault; tell your instructor): {exc}", err=True
+            )
+            ctx.exit(3)
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            click.echo(
+                f"dlgrade: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                err=True,
+            )
+            ctx.exit(3)
+
+
+@click.group(cls=DlgradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--course",
+    "course_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The course folder (the one with course.yaml); default: the one holding the working directory.",
+)
+@click.option("--debug", is_flag=True, help="Show Python tracebacks of errors.")
+@click.version_option(package_name="dlgrade")
+@click.pass_context
+def cli(ctx: click.Context, course_dir: Path | None, debug: bool) -> None:
+    """Self-grading deep-learning exercises and quizzes.
+
+    \b
+    Students:     dlgrade list
+                  dlgrade check softmax
+    Instructors:  dlgrade check softmax --solution
+                  dlgrade generate --check
+    """
+    ctx.obj = AppContext(course_dir=course_dir, debug=debug)
+
+
+@cli.command("list")
+@click.pass_obj
+def list_cmd(app: AppContext) -> None:
+    """The exercises, their points, and where you stand on each.
+
+    \b
+    Example:
+      dlgrade list
+    """
+    from rich.table import Table
+
+    from grader.engine.runner import collect_graders
+    from grader.progress import progress_of
+
+    course = app.course()
+    table = Table(title=course.title or None, header_style="bold")
+    table.add_column("exercise")
+    table.add_column("points", justify="right")
+    table.add_column("status")
+    for name in course.exercises:
+        tests = course.public_tests(name)
+        total = sum(t.max_score for t in collect_graders(tests, name)) if tests.is_file() else 0
+        progress = progress_of(course.stub(name))
+        status = (
+            progress.status() if progress else f"[red]missing {display_path(course.stub(name))}[/]"
+        )
+        table.add_row(name, f"{total:g}", status)
+    out = console()
+    out.print(table)
+    out.print(
+        "Check one with:  dlgrade check EXERCISE   (public tests; the final grade adds hidden tests)"
+    )
+
+
+@cli.command()
+@click.argument("exercise")
+@click.option(
+    "--path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to grade (default: exercises/EXERCISE.py).",
+)
+@click.option(
+    "--solution",
+    is_flag=True,
+    help="Grade the reference solution with all graders, hidden tests included.",
+)
+@click.option(
+    "--hidden", is_flag=True, help="Include the hidden tests (needs the instructor's solutions/)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Base seed of the inputs (default: derived from your user name).",
+)
+@click.pass_obj
+@click.pass_context
+def check(
+    ctx: click.Context,
+    app: AppContext,
+    exercise: str,
+    path: Path | None,
+    solution: bool,
+    hidden: bool,
+    as_json: bool,
+    seed: int | None,
+) -> None:
+    """Grade one exercise and explain every failure.
+
+    Exits 0 with full marks, 1 otherwise.
+
+    \b
+    Examples:
+      dlgrade check softmax
+      dlgrade check softmax --path my_softmax.py --json
+      dlgrade check softmax --solution        (instructors)
+    """
+    from grader.engine.runner import check as run_check
+    from grader.progress import record_check
+
+    course = app.course()
+    result = run_check(course, exercise, path=path, solution=solution, hidden=hidden, seed=seed)
+    if not solution and not hidden:
+        record_check(result, path if path is not None else course.stub(exercise))
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        from grader.report import render_check
+
+        render_check(result, console())
+    ctx.exit(0 if result.full_marks else 1)
+
+
+@cli.command()
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Change nothing; exit 1 if exercises/ is out of date.",
+)
+@click.pass_obj
+@click.pass_context
+def generate(ctx: click.Context, app: AppContext, check_only: bool) -> None:
+    """Rebuild exercises/ (stubs and public tests) from solutions/.
+
+    \b
+    Examples:
+      dlgrade generate
+      dlgrade generate --check      (in CI: fails when exercises/ has drifted)
+    """
+    from grader.generate import check_course, generate_course
+
+    course = app.course()
+    if check_only:
+        drift = check_course(course)
+        for item in drift:
+            click.echo(f"{display_path(item.path)}: {item.reason}", err=True)
+        if drift:
+            click.echo("exercises/ is out of date: run dlgrade generate", err=True)
+            ctx.exit(1)
+        click.echo(f"exercises/ is up to date ({len(course.exercises)} exercises)")
+        return
+    changed = generate_course(course)
+    for path in changed:
+        click.echo(f"wrote {display_path(path)}")
+    if not changed:
+        click.echo("exercises/ is already up to date")
+
+
+def main() -> None:
+    cli.main(prog_name="dlgrade")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+    sys.exit(0)

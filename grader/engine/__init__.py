@@ -1,0 +1,1 @@
+"""The grading engine: runs an exercise's graders (pytest + our plugin) against a submission."""

@@ -1,0 +1,257 @@
+"""The pytest plugin graders run under: ``points`` and ``time_limit`` markers, the
+``student``, ``rng`` and ``device`` fixtures, and the per-test results.
+
+Loaded by the grading engine, and by plain ``pytest exercises/`` through the
+``pytest11`` entry point, where the submission is the module beside the test
+file (``exercises/test_softmax.py`` grades ``exercises/softmax.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.engine.results import Status, TestResult
+from grader.engine.seeding import default_seed, test_seed
+from grader.engine.student import (
+    Backend,
+    InProcessBackend,
+    Student,
+    StudentError,
+    StudentTimeout,
+)
+from grader.errors import display_path
+
+DEFAULT_TIME_LIMIT = 10.0  # seconds per call of a submission's function
+OUTPUT_CAP = 4000  # characters of a test's captured output kept in its result
+
+BackendFactory = Callable[[Path, str], Backend]
+
+
+@dataclass
+class EngineOptions:
+    """How the engine wants this run graded (absent under plain pytest)."""
+
+    submission: Path
+    exercise: str
+    seed: int
+    hidden_regions: list[Any] = field(default_factory=list)
+    backend_factory: BackendFactory = InProcessBackend
+    default_time_limit: float = DEFAULT_TIME_LIMIT
+
+
+@dataclass
+class RunState:
+    """What the plugin learns during a run: the tests, their results, and any grader problems."""
+
+    items: dict[str, TestResult] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+ENGINE_KEY = pytest.StashKey[EngineOptions]()
+STATE_KEY = pytest.StashKey[RunState]()
+
+
+class EngineConfig:
+    """The plugin object the engine passes to ``pytest.main`` with its options."""
+
+    def __init__(self, options: EngineOptions) -> None:
+        self.options = options
+        self.config: pytest.Config | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[ENGINE_KEY] = self.options
+        self.config = config
+
+    @property
+    def state(self) -> RunState:
+        assert self.config is not None, "pytest did not configure the run"
+        return self.config.stash.setdefault(STATE_KEY, RunState())
+
+
+# -- configuration ------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dlgrade")
+    group.addoption(
+        "--dlgrade-seed",
+        type=int,
+        default=None,
+        help="base seed of the graders' inputs (default: derived from $DLGRADE_STUDENT or the login name)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "points(n): what the test is worth (the exercise's total is the sum)"
+    )
+    config.addinivalue_line(
+        "markers", "time_limit(seconds): the time allowed for each call of the submission"
+    )
+    config.stash.setdefault(STATE_KEY, RunState())
+
+
+def _engine(config: pytest.Config) -> EngineOptions | None:
+    return config.stash.get(ENGINE_KEY, None)
+
+
+def _exercise_of(path: Path) -> str:
+    stem = path.stem
+    return stem[len("test_") :] if stem.startswith("test_") else stem
+
+
+def _hidden(item: pytest.Item, options: EngineOptions | None) -> bool:
+    if options is None or not isinstance(item, pytest.Function):
+        return False
+    line = item.function.__code__.co_firstlineno
+    return any(line in region for region in options.hidden_regions)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    state = config.stash.setdefault(STATE_KEY, RunState())
+    options = _engine(config)
+    for item in items:
+        marker = item.get_closest_marker("points")
+        if (
+            marker is None
+            or not marker.args
+            or not isinstance(marker.args[0], int | float)
+            or marker.args[0] <= 0
+        ):
+            state.problems.append(f"{item.nodeid} has no @pytest.mark.points(N) with N > 0")
+            continue
+        doc = (
+            (getattr(item, "function", None).__doc__ or "")
+            if isinstance(item, pytest.Function)
+            else ""
+        )
+        state.items[item.nodeid] = TestResult(
+            name=item.name,
+            max_score=float(marker.args[0]),
+            status="error",
+            message="not run",
+            hidden=_hidden(item, options),
+            doc=" ".join(doc.split()),
+        )
+        state.order.append(item.nodeid)
+    if state.problems and options is None:
+        raise pytest.UsageError("; ".join(state.problems))
+
+
+# -- fixtures ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def dlgrade_submission(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """The submission this grader module checks, loaded once per module."""
+    options = _engine(request.config)
+    if options is not None:
+        backend = options.backend_factory(options.submission, display_path(options.submission))
+    else:
+        test_file = Path(str(request.path))
+        path = test_file.with_name(f"{_exercise_of(test_file)}.py")
+        backend = InProcessBackend(path, display_path(path))
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@pytest.fixture
+def student(request: pytest.FixtureRequest, dlgrade_submission: Backend) -> Student:
+    """The submission under test: ``student.softmax(z)`` calls its ``softmax``."""
+    options = _engine(request.config)
+    limit = options.default_time_limit if options else DEFAULT_TIME_LIMIT
+    marker = request.node.get_closest_marker("time_limit")
+    if marker is not None and marker.args:
+        limit = float(marker.args[0])
+    return Student(dlgrade_submission, time_limit=limit)
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> Any:
+    """A NumPy Generator seeded by (student, exercise, test): reproducible, different per student."""
+    import numpy as np
+
+    options = _engine(request.config)
+    if options is not None:
+        base, exercise = options.seed, options.exercise
+    else:
+        base = request.config.getoption("--dlgrade-seed")
+        base = default_seed() if base is None else base
+        exercise = _exercise_of(Path(str(request.path)))
+    return np.random.default_rng(test_seed(base, exercise, request.node.name))
+
+
+@pytest.fixture(scope="session")
+def device() -> str:
+    """The device the torch oracles run on: ``cuda`` where there is a GPU, else ``cpu``."""
+    from grader.oracle import grading_device
+
+    return grading_device()
+
+
+# -- results -----------------------------------------------------------------------------------
+def _classify(
+    excinfo: pytest.ExceptionInfo[BaseException], item: pytest.Item
+) -> tuple[Status, str, str | None]:
+    from grader.engine.compare import Mismatch
+
+    exc = excinfo.value
+    student: Student | None = getattr(item, "funcargs", {}).get("student")
+    last = student.last if student is not None else None
+    if isinstance(exc, StudentTimeout):
+        return "timeout", str(exc), None
+    if isinstance(exc, StudentError):
+        return "error", str(exc), None
+    if isinstance(exc, Mismatch):
+        call = exc.call or last
+        prefix = f"{call.describe()}: " if call is not None and exc.call is None else ""
+        return "failed", prefix + exc.message, exc.hint
+    if isinstance(exc, AssertionError):
+        text = str(exc).split("\nassert ")[0].strip() or "a check of the result failed"
+        prefix = f"{last.describe()}: " if last is not None else ""
+        return "failed", prefix + text, None
+    if excinfo.errisinstance(pytest.skip.Exception):
+        return "error", f"skipped by the grader: {exc}", None
+    where = f" from {last.describe()}" if last is not None else ""
+    return (
+        "error",
+        f"the grader could not check the result{where}: {type(exc).__name__}: {exc}",
+        None,
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    state = item.config.stash.get(STATE_KEY, None)
+    result = state.items.get(item.nodeid) if state is not None else None
+    if result is None:
+        return report
+    if call.when == "setup" and call.excinfo is not None:
+        result.status, result.message, result.hint = _classify(call.excinfo, item)
+    elif call.when == "call":
+        if call.excinfo is None:
+            result.status, result.message, result.hint = "passed", "", None
+        else:
+            result.status, result.message, result.hint = _classify(call.excinfo, item)
+        output = (report.capstdout or "") + (report.capstderr or "")
+        result.output = output[:OUTPUT_CAP] + ("\n[output cut]" if len(output) > OUTPUT_CAP else "")
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Under plain pytest, the points earned, after pytest's own summary."""
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or not state.order or _engine(config) is not None:
+        return
+    results = [state.items[n] for n in state.order]
+    earned = sum(r.score for r in results)
+    total = sum(r.max_score for r in results)
+    terminalreporter.write_sep("=", f"dlgrade: {earned:g} / {total:g} points")

@@ -1,0 +1,73 @@
+"""What a grading run produces: per-test results and the exercise total."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["passed", "failed", "error", "timeout"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "timeout")
+
+
+@dataclass
+class TestResult:
+    """One grader test: its points and, when it did not pass, why."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    max_score: float
+    status: Status
+    message: str = ""
+    hint: str | None = None
+    hidden: bool = False
+    doc: str = ""
+    output: str = ""  # what the submission printed during this test (capped)
+
+    @property
+    def score(self) -> float:
+        return self.max_score if self.status == "passed" else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The test object of `dlgrade check --json` (shared/spec/cli.md)."""
+        return {
+            "name": self.name,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass
+class ExerciseResult:
+    """All tests of one exercise for one submission."""
+
+    exercise: str
+    tests: list[TestResult]
+    seed: int
+    submission: str
+    hidden_included: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return float(sum(t.score for t in self.tests))
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(t.max_score for t in self.tests))
+
+    @property
+    def full_marks(self) -> bool:
+        return bool(self.tests) and all(t.status == "passed" for t in self.tests)
+
+    def to_json(self) -> dict[str, Any]:
+        """The object `dlgrade check --json` prints (shared/spec/cli.md)."""
+        return {
+            "exercise": self.exercise,
+            "score": self.score,
+            "max_score": self.max_score,
+            "tests": [t.to_json() for t in self.tests],
+        }

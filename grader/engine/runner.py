@@ -1,0 +1,188 @@
+"""Runs an exercise's graders with pytest, in this process, and returns an ExerciseResult."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grader.course import Course
+from grader.engine.plugin import BackendFactory, EngineConfig, EngineOptions
+from grader.engine.results import ExerciseResult, TestResult
+from grader.engine.seeding import default_seed
+from grader.engine.student import InProcessBackend, unload_submission_modules
+from grader.errors import GraderError, UserError, display_path
+from grader.generate.markers import hidden_lines
+
+
+def _pytest_args(tests: Path, workdir: Path, extra: list[str]) -> list[str]:
+    return [
+        str(tests),
+        "-p",
+        "grader.engine.plugin",
+        "--disable-plugin-autoload",  # only our plugin: the grading run ignores what else is installed
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:stepwise",
+        "--noconftest",  # a conftest.py beside the graders or the submission is never loaded
+        "-c",
+        str(workdir / "pytest.ini"),
+        "--rootdir",
+        str(workdir),
+        "--import-mode=importlib",
+        *extra,
+    ]
+
+
+def _run_pytest(tests: Path, options: EngineOptions, extra: list[str]) -> EngineConfig:
+    engine = EngineConfig(options)
+    before = set(sys.modules)
+    err = io.StringIO()
+    with tempfile.TemporaryDirectory(prefix="dlgrade-") as tmp:
+        workdir = Path(tmp)
+        (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = pytest.main(_pytest_args(tests, workdir, extra), plugins=[engine])
+    for name in set(sys.modules) - before:  # forget the grader module and the submission
+        module = sys.modules.get(name)
+        if getattr(module, "__file__", None) == str(tests) or name.startswith(
+            "dlgrade_submission_"
+        ):
+            del sys.modules[name]
+    unload_submission_modules()
+    if engine.config is None:
+        raise GraderError(
+            f"pytest could not start on {display_path(tests)}: {err.getvalue().strip()}"
+        )
+    state = engine.state
+    if state.problems:
+        raise GraderError(f"{display_path(tests)}: " + "; ".join(state.problems))
+    if code in (
+        pytest.ExitCode.INTERRUPTED,
+        pytest.ExitCode.INTERNAL_ERROR,
+        pytest.ExitCode.USAGE_ERROR,
+    ):
+        detail = err.getvalue().strip().splitlines()
+        raise GraderError(
+            f"the graders in {display_path(tests)} could not be loaded"
+            + (f": {detail[-1]}" if detail else "")
+        )
+    return engine
+
+
+def run_graders(
+    tests: Path,
+    submission: Path,
+    *,
+    exercise: str,
+    seed: int,
+    backend_factory: BackendFactory = InProcessBackend,
+    hidden_included: bool = False,
+) -> ExerciseResult:
+    """Grades ``submission`` with the grader file ``tests``."""
+    tests = tests.resolve()
+    options = EngineOptions(
+        submission=submission.resolve(),
+        exercise=exercise,
+        seed=seed,
+        hidden_regions=hidden_lines(tests),
+        backend_factory=backend_factory,
+    )
+    engine = _run_pytest(tests, options, [])
+    state = engine.state
+    if not state.order:
+        raise GraderError(f"{display_path(tests)} has no tests")
+    return ExerciseResult(
+        exercise=exercise,
+        tests=[state.items[n] for n in state.order],
+        seed=seed,
+        submission=display_path(submission),
+        hidden_included=hidden_included,
+    )
+
+
+def collect_graders(tests: Path, exercise: str) -> list[TestResult]:
+    """The tests of a grader file (name, points, hidden) without running them."""
+    tests = tests.resolve()
+    options = EngineOptions(
+        submission=tests, exercise=exercise, seed=0, hidden_regions=hidden_lines(tests)
+    )
+    state = _run_pytest(tests, options, ["--collect-only"]).state
+    return [state.items[n] for n in state.order]
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """Which graders grade which file: what `dlgrade check` decided from its options."""
+
+    exercise: str
+    tests: Path
+    submission: Path
+    hidden: bool
+
+
+def plan_check(
+    course: Course,
+    exercise: str,
+    *,
+    path: Path | None = None,
+    solution: bool = False,
+    hidden: bool = False,
+) -> CheckPlan:
+    """Chooses grader file and submission; input problems raise UserError."""
+    course.require_exercise(exercise)
+    if solution and path is not None:
+        raise UserError(
+            "--solution grades the reference solution; it cannot be combined with --path"
+        )
+    if solution or hidden:
+        if not course.has_solutions:
+            flag = "--solution" if solution else "--hidden"
+            raise UserError(
+                f"{flag} needs the instructor's solutions/ folder, which this course does not have"
+            )
+        tests = course.solution_tests(exercise)
+        hidden = True
+    else:
+        tests = course.public_tests(exercise)
+    if solution:
+        submission = course.solution(exercise)
+    else:
+        submission = path if path is not None else course.stub(exercise)
+    if not tests.is_file():
+        raise UserError(
+            f"the graders of '{exercise}' are missing: {display_path(tests)} (run dlgrade generate?)"
+        )
+    if not submission.is_file():
+        raise UserError(f"no such file: {display_path(submission)}")
+    return CheckPlan(exercise, tests, submission, hidden)
+
+
+def check(
+    course: Course,
+    exercise: str,
+    *,
+    path: Path | None = None,
+    solution: bool = False,
+    hidden: bool = False,
+    seed: int | None = None,
+    backend_factory: BackendFactory = InProcessBackend,
+) -> ExerciseResult:
+    """`dlgrade check`: one exercise, one submission."""
+    plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
+    return run_graders(
+        plan.tests,
+        plan.submission,
+        exercise=exercise,
+        seed=default_seed() if seed is None else seed,
+        backend_factory=backend_factory,
+        hidden_included=plan.hidden,
+    )

@@ -1,0 +1,35 @@
+"""What grader files import: comparisons, the oracle decorator, lazy torch.
+
+from grader.testing import F, expect_array, oracle, torch
+"""
+
+from grader.engine.compare import (
+    Mismatch,
+    expect,
+    expect_array,
+    expect_number,
+    expect_scalar,
+    expect_sequence,
+    expect_shape,
+    expect_unmodified,
+)
+from grader.engine.student import Call, StudentError
+from grader.oracle import F, grading_device, nn, oracle, torch
+
+__all__ = [
+    "Call",
+    "F",
+    "Mismatch",
+    "StudentError",
+    "expect",
+    "expect_array",
+    "expect_number",
+    "expect_scalar",
+    "expect_sequence",
+    "expect_shape",
+    "expect_unmodified",
+    "grading_device",
+    "nn",
+    "oracle",
+    "torch",
+]

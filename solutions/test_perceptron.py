@@ -1,0 +1,264 @@
+"""Graders of `perceptron`: the rule against a PyTorch implementation, and its behaviour.
+
+`student` is your module, `rng` a random generator seeded for you. The data of
+the training tests are small integers, so every sum is exact and your epoch
+count must match the rule's to the epoch.
+"""
+
+import numpy as np
+import pytest
+
+from grader.testing import (
+    expect,
+    expect_array,
+    expect_number,
+    expect_scalar,
+    expect_sequence,
+    expect_shape,
+    expect_unmodified,
+    oracle,
+    torch,
+)
+
+
+# -- the PyTorch references ---------------------------------------------------------------
+@oracle
+def predict_ref(w, b, X):
+    return (X @ w + b > 0).long()
+
+
+@oracle
+def update_ref(w, b, x, y, lr):
+    error = y - int(x @ w + b > 0)
+    return w + lr * error * x, float(b + lr * error)
+
+
+@oracle
+def train_ref(X, y, epochs, lr):
+    w = torch.zeros(X.shape[1], dtype=X.dtype, device=X.device)
+    b = 0.0
+    for epoch in range(1, epochs + 1):
+        clean = True
+        for i in range(X.shape[0]):
+            error = int(y[i]) - int(X[i] @ w + b > 0)
+            if error:
+                clean = False
+                w = w + lr * error * X[i]
+                b = b + lr * error
+        if clean:
+            return w, b, epoch
+    return w, b, epochs
+
+
+@oracle
+def multiclass_predict_ref(W, b, X):
+    return torch.argmax(X @ W + b, dim=1)  # documented: the first maximal index
+
+
+@oracle
+def multiclass_update_ref(W, b, x, y, lr):
+    p = int(torch.argmax(x @ W + b))
+    W, b = W.clone(), b.clone()
+    if p != y:
+        W[:, y] += lr * x
+        b[y] += lr
+        W[:, p] -= lr * x
+        b[p] -= lr
+    return W, b
+
+
+# -- inputs -------------------------------------------------------------------------------------
+def integer_data(rng, n, d, low=-4, high=4):
+    return rng.integers(low, high + 1, size=(n, d)).astype(np.float64)
+
+
+def separable_data(rng, epochs=50):
+    """Integer data separated with a margin by a random integer hyperplane, learnable within `epochs`."""
+    for _ in range(100):
+        d = int(rng.integers(2, 5))
+        w_true = rng.integers(-3, 4, size=d).astype(np.float64)
+        if not w_true.any():
+            continue
+        b_true = float(rng.integers(-3, 4))
+        X = integer_data(rng, 60, d)
+        score = X @ w_true + b_true
+        X = X[np.abs(score) >= 2][:30]
+        y = (X @ w_true + b_true > 0).astype(np.int64)
+        if 0 < y.sum() < len(y) and train_ref(X, y, epochs, 1.0)[2] < epochs:
+            return X, y
+    raise RuntimeError("could not draw separable data")  # pragma: no cover
+
+
+def xor_data(rng):
+    """The four corners of a square labelled by XOR, shifted and scaled by small integers, in random order."""
+    corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+    labels = np.array([0, 1, 1, 0], dtype=np.int64)
+    order = rng.permutation(4)
+    scale, shift = float(rng.integers(1, 4)), rng.integers(-2, 3, size=2)
+    return corners[order] * scale + shift, labels[order]
+
+
+def check_pair(got, w_ref, b_ref, w_name="w_new", b_name="b_new"):
+    w_got, b_got = expect_sequence(got, 2, what=f"({w_name}, {b_name})")
+    expect_array(w_got, w_ref, name=w_name)
+    if isinstance(b_ref, np.ndarray):
+        expect_array(b_got, b_ref, name=b_name)
+    else:
+        expect_scalar(b_got, b_ref, name=b_name)
+
+
+# -- public tests -----------------------------------------------------------------------------
+@pytest.mark.points(2)
+def test_predict_matches_torch(student, rng):
+    """predict(w, b, X) gives 1 exactly where X @ w + b > 0, as an int array of 0s and 1s."""
+    n, d = int(rng.integers(5, 20)), int(rng.integers(2, 6))
+    w, b, X = rng.normal(size=d), float(rng.normal()), rng.normal(size=(n, d))
+    expect_array(student.predict(w, b, X), predict_ref(w, b, X))
+
+
+@pytest.mark.points(2)
+def test_update_on_a_mistake(student, rng):
+    """update moves w and b by lr * (y - f(x)) * x and lr * (y - f(x)) on a misclassified sample."""
+    d = int(rng.integers(2, 6))
+    w, x = rng.normal(size=d), rng.normal(size=d)
+    b = float(rng.normal())
+    y = 0 if x @ w + b > 0 else 1  # the label the perceptron gets wrong
+    check_pair(student.update(w, b, x, y), *update_ref(w, b, x, y, 1.0))
+
+
+@pytest.mark.points(1)
+def test_update_on_a_correct_sample_changes_nothing(student, rng):
+    """update leaves w and b as they are when the prediction is already right."""
+    d = int(rng.integers(2, 6))
+    w, x = rng.normal(size=d), rng.normal(size=d)
+    b = float(rng.normal())
+    y = 1 if x @ w + b > 0 else 0
+    check_pair(student.update(w, b, x, y), w, b)
+
+
+@pytest.mark.points(2)
+def test_train_separates_separable_data(student, rng):
+    """train on linearly separable data returns a perceptron that classifies every sample right."""
+    X, y = separable_data(rng)
+    w, b, epochs_run = expect_sequence(student.train(X, y, 100), 3, what="(w, b, epochs_run)")
+    expect_shape(w, (X.shape[1],), name="w")
+    b = expect_number(b, name="b")
+    epochs_run = expect_number(epochs_run, name="epochs_run", integer=True)
+    wrong = int(np.sum(predict_ref(w, b, X) != y))
+    expect(
+        wrong == 0,
+        f"the trained perceptron still misclassifies {wrong} of {len(y)} training samples",
+    )
+    expect(
+        1 <= epochs_run < 100,
+        f"epochs_run is {epochs_run}; on separable data training should stop before the limit of 100",
+    )
+
+
+@pytest.mark.points(2)
+def test_multiclass_predict_matches_torch(student, rng):
+    """multiclass_predict returns the argmax of X @ W + b for each sample."""
+    n, d, k = int(rng.integers(5, 20)), int(rng.integers(2, 6)), int(rng.integers(3, 6))
+    W, b, X = rng.normal(size=(d, k)), rng.normal(size=k), rng.normal(size=(n, d))
+    expect_array(student.multiclass_predict(W, b, X), multiclass_predict_ref(W, b, X))
+
+
+@pytest.mark.points(2)
+def test_multiclass_update_on_a_mistake(student, rng):
+    """multiclass_update adds lr*x to the true class's column and subtracts it from the predicted one."""
+    d, k = int(rng.integers(2, 6)), int(rng.integers(3, 6))
+    W, b, x = rng.normal(size=(d, k)), rng.normal(size=k), rng.normal(size=d)
+    p = int(np.argmax(x @ W + b))
+    y = int((p + rng.integers(1, k)) % k)  # any class but the predicted one
+    check_pair(
+        student.multiclass_update(W, b, x, y),
+        *multiclass_update_ref(W, b, x, y, 1.0),
+        "W_new",
+        "b_new",
+    )
+
+
+### BEGIN HIDDEN TESTS
+@pytest.mark.points(1)
+def test_predict_zero_activation_is_zero(student, rng):
+    """An activation of exactly 0 is classified 0 (the rule uses > 0, not >= 0)."""
+    d = int(rng.integers(2, 5))
+    w = rng.integers(1, 4, size=d).astype(np.float64)
+    X = integer_data(rng, 8, d)
+    b = -float(X[0] @ w)  # the first sample lies exactly on the boundary
+    X[3] = X[0]
+    expect_array(student.predict(w, b, X), predict_ref(w, b, X))
+    expect_array(student.predict(np.zeros(d), 0.0, X), np.zeros(8, dtype=np.int64))
+
+
+@pytest.mark.points(1)
+def test_update_uses_the_learning_rate(student, rng):
+    """update scales the step by lr, for the weights and for the bias."""
+    d = int(rng.integers(2, 6))
+    w, x = np.zeros(d), rng.normal(size=d)
+    lr = float(rng.uniform(0.1, 0.9))
+    check_pair(student.update(w, 0.0, x, 1, lr), *update_ref(w, 0.0, x, 1, lr))
+    check_pair(student.update(w, 0.0, x, 1, lr=lr), *update_ref(w, 0.0, x, 1, lr))
+
+
+@pytest.mark.points(2)
+def test_train_follows_the_rule_exactly(student, rng):
+    """train gives the same w, b and number of epochs as the rule applied in order from zero weights."""
+    X, y = separable_data(rng)
+    lr = float(rng.choice([0.5, 1.0, 2.0]))
+    w_ref, b_ref, epochs_ref = train_ref(X, y, 100, lr)
+    w, b, epochs_run = expect_sequence(student.train(X, y, 100, lr), 3, what="(w, b, epochs_run)")
+    expect_scalar(epochs_run, epochs_ref, name="epochs_run", integer=True)
+    expect_array(w, w_ref, name="w")
+    expect_scalar(b, b_ref, name="b")
+
+
+@pytest.mark.points(2)
+def test_train_does_not_converge_on_xor(student, rng):
+    """On XOR, which no line separates, train runs every epoch and still makes mistakes."""
+    X, y = xor_data(rng)
+    epochs = int(rng.integers(10, 30))
+    w, b, epochs_run = expect_sequence(student.train(X, y, epochs), 3, what="(w, b, epochs_run)")
+    expect_scalar(epochs_run, epochs, name="epochs_run", integer=True)
+    wrong = int(
+        np.sum(predict_ref(expect_shape(w, (2,), name="w"), expect_number(b, name="b"), X) != y)
+    )
+    expect(wrong > 0, "the returned perceptron classifies XOR perfectly, which no perceptron can")
+
+
+@pytest.mark.points(1)
+def test_multiclass_predict_ties_go_to_the_lowest_index(student, rng):
+    """When several classes share the highest score, multiclass_predict picks the lowest index."""
+    d, k = int(rng.integers(2, 4)), int(rng.integers(3, 6))
+    W = rng.integers(-1, 2, size=(d, k)).astype(np.float64)
+    W[:, -1] = W[:, 0]  # the last class always ties with the first
+    X = rng.integers(-1, 2, size=(20, d)).astype(np.float64)
+    expect_array(
+        student.multiclass_predict(W, np.zeros(k), X), multiclass_predict_ref(W, np.zeros(k), X)
+    )
+
+
+@pytest.mark.points(1)
+def test_multiclass_update_when_right_changes_nothing(student, rng):
+    """multiclass_update leaves W and b as they are when the predicted class is the true one."""
+    d, k = int(rng.integers(2, 6)), int(rng.integers(3, 6))
+    W, b, x = rng.normal(size=(d, k)), rng.normal(size=k), rng.normal(size=d)
+    y = int(np.argmax(x @ W + b))
+    check_pair(student.multiclass_update(W, b, x, y), W, b, "W_new", "b_new")
+
+
+@pytest.mark.points(1)
+def test_inputs_left_unmodified(student, rng):
+    """update, train and multiclass_update never change the arrays they are given."""
+    d, k = 3, 4
+    w, x = rng.normal(size=d), rng.normal(size=d)
+    y = 0 if x @ w > 0 else 1
+    expect_unmodified(student.call("update", w, 0.0, x, y))
+    X, labels = separable_data(rng)
+    expect_unmodified(student.call("train", X, labels, 100))
+    W, b = rng.normal(size=(d, k)), rng.normal(size=k)
+    p = int(np.argmax(x @ W + b))
+    expect_unmodified(student.call("multiclass_update", W, b, x, (p + 1) % k))
+
+
+### END HIDDEN TESTS
