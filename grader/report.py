@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -16,34 +18,47 @@ def points(value: float) -> str:
 
 
 def render_check(result: ExerciseResult, console: Console) -> None:
-    hidden = " (hidden tests included)" if result.hidden_included else ""
-    console.print(
-        Text.assemble(
-            (result.exercise, "bold"),
-            f" — {result.submission}{hidden}, inputs from --seed {result.seed}",
-        )
-    )
+    where = f"{result.submission}" + (", hidden tests included" if result.hidden_included else "")
+    console.print(Text.assemble((result.exercise, "bold"), f" — {where} (--seed {result.seed})"))
     table = Table(show_footer=True, header_style="bold", footer_style="bold")
-    table.add_column("test", footer="total")
+    table.add_column("test", footer="total", overflow="fold")
+    if result.hidden_included:
+        table.add_column("", footer="")
     table.add_column("result")
     table.add_column(
         "points", justify="right", footer=f"{points(result.score)} / {points(result.max_score)}"
     )
     for test in result.tests:
-        name = test.name + (" [dim](hidden)[/]" if test.hidden else "")
-        table.add_row(
-            name,
+        cells = [test.name]
+        if result.hidden_included:
+            cells.append("[dim]hidden[/]" if test.hidden else "")
+        cells += [
             f"[{STYLE[test.status]}]{test.status}[/]",
             f"{points(test.score)} / {points(test.max_score)}",
-        )
+        ]
+        table.add_row(*cells)
     console.print(table)
     failures = [t for t in result.tests if t.status != "passed"]
     if failures:
         console.print()
         _render_failures(failures, console)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(Text.assemble(("note: ", "yellow"), note))
     console.print(_verdict(result))
+
+
+def _indented(
+    console: Console, text: str, style: str = "", label: str = "", label_style: str = ""
+) -> None:
+    """Prints ``label + text`` wrapped to the console's width, every line indented by four spaces."""
+    width = max(console.width - 4, 20)
+    first = True
+    for paragraph in text.splitlines() or [""]:
+        lines = textwrap.wrap(paragraph, width - (len(label) if first else 0)) or [""]
+        for line in lines:
+            head = Text(label, style=label_style) if first and label else Text("")
+            console.print(Text("    ") + head + Text(line, style=style), soft_wrap=True)
+            first = False
 
 
 def _render_failures(failures: list[TestResult], console: Console) -> None:
@@ -52,30 +67,27 @@ def _render_failures(failures: list[TestResult], console: Console) -> None:
     for test in failures:
         groups.setdefault((test.message, test.hint), []).append(test)
     for (message, hint), tests in groups.items():
+        style = f"bold {STYLE[tests[0].status]}"
         if len(tests) == 1:
-            test = tests[0]
-            console.print(
-                Text.assemble(
-                    (test.name, f"bold {STYLE[test.status]}"),
-                    (f" — {test.doc}" if test.doc else ""),
-                )
-            )
+            console.print(Text(tests[0].name, style=style))
+            if tests[0].doc:
+                _indented(console, tests[0].doc, style="italic")
         else:
-            names = ", ".join(t.name for t in tests)
             console.print(
                 Text.assemble(
-                    (f"{len(tests)} tests", f"bold {STYLE[tests[0].status]}"), f": {names}"
+                    (f"{len(tests)} tests", style), ": " + ", ".join(t.name for t in tests)
                 )
             )
-        console.print(Text("    " + message.replace("\n", "\n    ")))
+        _indented(console, message)
         if hint:
-            console.print(Text.assemble(("    hint: ", "bold cyan"), hint))
+            _indented(console, hint, label="hint: ", label_style="bold cyan")
         output = tests[0].output.strip()
         if output and len(tests) == 1:
             lines = output.splitlines()
-            shown = "\n    | ".join(lines[:8]) + ("\n    | ..." if len(lines) > 8 else "")
-            console.print(Text(f"    your code printed:\n    | {shown}", style="dim"))
-    console.print()
+            console.print(Text("    your code printed:", style="dim"))
+            for line in lines[:8] + (["..."] if len(lines) > 8 else []):
+                console.print(Text(f"    | {line}", style="dim"), soft_wrap=True)
+        console.print()
 
 
 def _verdict(result: ExerciseResult) -> Text:

@@ -77,7 +77,11 @@ def test_softmax_rows_are_distributions(student, rng):
     z = random_logits(rng)
     p = expect_shape(student.softmax(z), z.shape)
     expect(bool(np.all((p >= 0) & (p <= 1))), "some probabilities are outside [0, 1]")
-    expect(np.allclose(p.sum(axis=-1), 1.0), "the rows do not sum to one")
+    sums = p.sum(axis=-1)
+    worst = int(np.argmax(np.abs(sums - 1.0)))
+    expect(
+        np.allclose(sums, 1.0), f"the rows do not sum to one: row {worst} sums to {sums[worst]:.6g}"
+    )
 
 
 @pytest.mark.points(1)

@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets its own $DLGRADE_HOME and a fixed student identity."""
     home = tmp_path_factory.mktemp("dlgrade-home")
     monkeypatch.setenv("DLGRADE_HOME", str(home))
@@ -26,3 +28,16 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def course() -> Course:
     """The course of this repository (course.yaml, solutions/, exercises/)."""
     return Course.load(REPO)
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path) -> Course:
+    """A writable copy of the repository's course (course.yaml, solutions/, exercises/)."""
+    import shutil
+
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(REPO / "course.yaml", root / "course.yaml")
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return Course.load(root)
