@@ -104,7 +104,7 @@ def list_cmd(app: AppContext) -> None:
     course = app.course()
     table = Table(title=course.title or None, header_style="bold")
     table.add_column("exercise")
-    table.add_column("points", justify="right")
+    table.add_column("public points", justify="right")
     table.add_column("status")
     for name in course.exercises:
         tests = course.public_tests(name)

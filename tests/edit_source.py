@@ -29,5 +29,7 @@ def replace_functions(source: str, **bodies: str) -> str:
 def write_variant(base: Path, target: Path, **bodies: str) -> Path:
     """Writes ``base`` with some functions replaced to ``target``; returns ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(replace_functions(base.read_text(encoding="utf-8"), **bodies), encoding="utf-8")
+    target.write_text(
+        replace_functions(base.read_text(encoding="utf-8"), **bodies), encoding="utf-8"
+    )
     return target

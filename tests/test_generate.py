@@ -49,7 +49,9 @@ def test_generate_check_reports_missing_and_extra_files(course_copy: Course) -> 
 def test_generate_check_fails_when_a_solution_changes(course_copy: Course) -> None:
     source = course_copy.solution_tests("softmax")
     source.write_text(source.read_text().replace("equals torch.softmax", "matches torch.softmax"))
-    assert [(d.path.name, d.reason) for d in check_course(course_copy)] == [("test_softmax.py", "differs")]
+    assert [(d.path.name, d.reason) for d in check_course(course_copy)] == [
+        ("test_softmax.py", "differs")
+    ]
     generate_course(course_copy)
     assert check_course(course_copy) == []
 
@@ -74,7 +76,11 @@ def test_public_tests_have_no_hidden_tests(course: Course) -> None:
         graders = course.solution_tests(name).read_text()
         public = course.public_tests(name).read_text()
         hidden = graders.split(BEGIN_HIDDEN)[1]
-        hidden_tests = [f.name for f in ast.parse("if 1:\n" + _indent(hidden)).body[0].body if isinstance(f, ast.FunctionDef)]
+        hidden_tests = [
+            f.name
+            for f in ast.parse("if 1:\n" + _indent(hidden)).body[0].body
+            if isinstance(f, ast.FunctionDef)
+        ]
         assert hidden_tests, name
         for test in hidden_tests:
             assert f"def {test}(" not in public
@@ -113,7 +119,11 @@ def test_clear_solutions_keeps_the_indentation() -> None:
         ),
         ("def f():\n    return 1\n    ### END SOLUTION\n", 3, "without a"),
         ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", 1, "outside a function"),
-        ("def f():\n    return 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n", 3, "outside a function"),
+        (
+            "def f():\n    return 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n",
+            3,
+            "outside a function",
+        ),
     ],
 )
 def test_marker_errors_name_file_and_line(source: str, line: int, words: str) -> None:
@@ -126,7 +136,9 @@ def test_marker_errors_name_file_and_line(source: str, line: int, words: str) ->
 
 def test_hidden_markers_unbalanced() -> None:
     with pytest.raises(FileLineError, match=r"test_bad.py:4: no '### END HIDDEN TESTS'"):
-        ClearHiddenTests()("import x\n\n\n### BEGIN HIDDEN TESTS\ndef test_a():\n    pass\n", Path("test_bad.py"))
+        ClearHiddenTests()(
+            "import x\n\n\n### BEGIN HIDDEN TESTS\ndef test_a():\n    pass\n", Path("test_bad.py")
+        )
 
 
 def test_marker_error_on_the_command_line_is_one_line_exit_2(course_copy: Course) -> None:

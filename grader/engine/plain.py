@@ -50,11 +50,8 @@ def is_plain_numpy_scalar(value: Any) -> bool:
 
 
 def type_name(value: Any) -> str:
-    kind = type(value)
-    module = kind.__module__
-    return (
-        kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
-    )
+    """The class name of ``value`` (without its module: a submission's module name is noise)."""
+    return type(value).__qualname__
 
 
 def copy_plain(value: Any, keep: Callable[[Any], Opaque] | None = None, _depth: int = 0) -> Any:

@@ -1,0 +1,217 @@
+"""The `dlgrade` command as students and instructors type it: exit codes, output, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+from click.testing import CliRunner
+from conftest import REPO
+
+from grader.cli import cli
+from grader.course import Course
+
+CHECK_SCHEMA = {
+    "type": "object",
+    "required": ["exercise", "score", "max_score", "tests"],
+    "additionalProperties": False,
+    "properties": {
+        "exercise": {"type": "string"},
+        "score": {"type": "number"},
+        "max_score": {"type": "number"},
+        "tests": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["name", "score", "max_score", "status", "message", "hint"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string"},
+                    "score": {"type": "number"},
+                    "max_score": {"type": "number"},
+                    "status": {"enum": ["passed", "failed", "error", "timeout"]},
+                    "message": {"type": "string"},
+                    "hint": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+}
+
+
+def run(*args: str, course: Course | None = None):
+    prefix = ["--course", str(course.root)] if course else ["--course", str(REPO)]
+    return CliRunner().invoke(cli, [*prefix, *args])
+
+
+def test_check_json_matches_the_schema(course: Course) -> None:
+    result = run("check", "softmax", "--json", "--seed", "4")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    jsonschema.validate(data, CHECK_SCHEMA)
+    assert data["exercise"] == "softmax" and data["score"] == 0
+    assert data["max_score"] == sum(t["max_score"] for t in data["tests"])
+
+
+def test_check_solution_json_is_full_marks() -> None:
+    result = run("check", "perceptron", "--solution", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    jsonschema.validate(data, CHECK_SCHEMA)
+    assert data["score"] == data["max_score"] == 20
+    assert all(t["status"] == "passed" and t["message"] == "" for t in data["tests"])
+
+
+def test_check_table_has_tests_total_and_messages() -> None:
+    result = run("check", "softmax")
+    assert result.exit_code == 1
+    out = result.output
+    assert "test_softmax_matches_torch" in out and "total" in out and "0 / 13" in out
+    assert "softmax is not written yet" in out
+    assert "\x1b[" not in out  # no colour codes when not on a terminal
+
+
+def test_check_solution_table_says_full_marks() -> None:
+    result = run("check", "softmax", "--solution")
+    assert result.exit_code == 0
+    assert "Full marks: 24 / 24" in result.output and "hidden" in result.output
+
+
+def test_unknown_exercise_is_one_line_exit_2() -> None:
+    result = run("check", "sofmax")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "dlgrade: error: unknown exercise 'sofmax' (did you mean softmax?); the exercises are: perceptron, softmax"
+    )
+
+
+def test_missing_path_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = run("check", "softmax", "--path", str(tmp_path / "nope.py"))
+    assert result.exit_code == 2
+    assert "no such file" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_solution_with_path_is_refused() -> None:
+    result = run("check", "softmax", "--solution", "--path", "x.py")
+    assert result.exit_code == 2 and "cannot be combined" in result.output
+
+
+def test_hidden_without_solutions_is_refused(course_copy: Course) -> None:
+    import shutil
+
+    shutil.rmtree(course_copy.solutions_dir)
+    result = run("check", "softmax", "--hidden", course=course_copy)
+    assert result.exit_code == 2 and "needs the instructor's solutions/" in result.output
+
+
+def test_no_course_here(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["list"])
+    assert result.exit_code == 2
+    assert "no course here" in result.output
+
+
+def test_list_shows_points_and_progress(course_copy: Course) -> None:
+    result = run("list", course=course_copy)
+    assert result.exit_code == 0, result.output
+    assert "perceptron" in result.output and "11" in result.output and "13" in result.output
+    assert "not started" in result.output
+    stub = course_copy.stub("softmax")
+    stub.write_text(course_copy.solution("softmax").read_text())
+    assert run("check", "softmax", course=course_copy).exit_code == 0
+    after = run("list", course=course_copy).output
+    assert "all functions written" in after and "last check 13/13" in after
+    stub.write_text(stub.read_text() + "\n")
+    assert "changed since" in run("list", course=course_copy).output
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in ("list", "check", "generate"):
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "Example" in result.output, command
+
+
+def dlgrade(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_stub_check_in_a_real_process_exits_1_without_traceback() -> None:
+    proc = dlgrade(
+        "check", "perceptron", cwd=REPO / "exercises"
+    )  # the course is found from a subfolder
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "predict is not written yet" in proc.stdout
+
+
+def test_errors_show_a_traceback_only_with_debug(tmp_path: Path) -> None:
+    proc = dlgrade(
+        "--course", str(REPO), "check", "softmax", "--path", str(tmp_path / "x.py"), cwd=tmp_path
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = dlgrade(
+        "--course",
+        str(REPO),
+        "--debug",
+        "check",
+        "softmax",
+        "--path",
+        str(tmp_path / "x.py"),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "Traceback" in proc.stderr
+
+
+def test_plain_pytest_on_exercises_runs_the_public_tests(course_copy: Course) -> None:
+    """Students may also run `pytest exercises/`: the plugin provides the fixtures and counts points."""
+    env = {**os.environ, "DLGRADE_STUDENT": "x"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "exercises/test_softmax.py",
+        ],
+        cwd=course_copy.root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "dlgrade: 0 / 13 points" in proc.stdout
+    course_copy.stub("softmax").write_text(course_copy.solution("softmax").read_text())
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "exercises/test_softmax.py",
+        ],
+        cwd=course_copy.root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert "dlgrade: 13 / 13 points" in proc.stdout
