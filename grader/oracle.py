@@ -16,6 +16,8 @@ import numpy as np
 
 from grader.errors import UserError
 
+_PROBES = frozenset({"pytestmark"})
+
 
 class LazyModule:
     """A module imported on first attribute access."""
@@ -24,6 +26,11 @@ class LazyModule:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
+        # Tools probe attributes while looking around (pytest asks every object in a test
+        # module for `pytestmark`, `__test__`, `_mock_name`...): those must not import torch,
+        # so private names and the probes are not forwarded.
+        if attr.startswith("_") or attr in _PROBES:
+            raise AttributeError(attr)
         return getattr(importlib.import_module(self._name), attr)
 
 

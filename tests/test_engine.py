@@ -257,3 +257,31 @@ def test_collect_graders_lists_points_without_running(course: Course) -> None:
     assert sum(t.max_score for t in tests) == 20
     assert all(t.status == "error" and t.message == "not run" for t in tests)
     assert any(t.hidden for t in tests)
+
+
+def test_collecting_graders_does_not_import_torch(course: Course) -> None:
+    """`dlgrade list` and a stub's check stay fast: torch is imported only when an oracle runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from grader.course import Course\n"
+        "from grader.engine.runner import check, collect_graders\n"
+        f"course = Course.load(__import__('pathlib').Path({str(course.root)!r}))\n"
+        "collect_graders(course.solution_tests('softmax'), 'softmax')\n"
+        "check(course, 'softmax', seed=1)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_error_at_import_scores_zero_with_a_message(course: Course, tmp_path: Path) -> None:
+    path = tmp_path / "softmax.py"
+    path.write_text(course.solution("softmax").read_text() + "\nraise NotImplementedError\n")
+    result = check(course, "softmax", path=path)
+    assert result.score == 0
+    assert all(
+        "importing" in t.message and "raised NotImplementedError" in t.message for t in result.tests
+    )
