@@ -144,6 +144,12 @@ def list_cmd(app: AppContext) -> None:
     default=None,
     help="Base seed of the inputs (default: derived from your user name).",
 )
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Draw the learning curve of your training run beside the reference's to this PNG (qlearning).",
+)
 @click.pass_obj
 @click.pass_context
 def check(
@@ -155,6 +161,7 @@ def check(
     hidden: bool,
     as_json: bool,
     seed: int | None,
+    plot: Path | None,
 ) -> None:
     """Grade one exercise and explain every failure.
 
@@ -164,15 +171,27 @@ def check(
     Examples:
       dlgrade check softmax
       dlgrade check softmax --path my_softmax.py --json
+      dlgrade check qlearning --plot curve.png
       dlgrade check softmax --solution        (instructors)
     """
     from grader.engine.runner import check as run_check
     from grader.progress import record_check
 
     course = app.course()
-    result = run_check(course, exercise, path=path, solution=solution, hidden=hidden, seed=seed)
+    wanted = frozenset({"learning_curve"}) if plot is not None else frozenset()
+    result = run_check(
+        course,
+        exercise,
+        path=path,
+        solution=solution,
+        hidden=hidden,
+        seed=seed,
+        wanted_artifacts=wanted,
+    )
     if not solution and not hidden:
         record_check(result, path if path is not None else course.stub(exercise))
+    if plot is not None:
+        _write_plot(result, plot)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:
@@ -180,6 +199,20 @@ def check(
 
         render_check(result, console())
     ctx.exit(0 if result.full_marks else 1)
+
+
+def _write_plot(result, path: Path) -> None:
+    curve = result.artifacts.get("learning_curve")
+    if curve is None:
+        result.notes.append(
+            f"no learning curve to plot: {result.exercise} draws none, "
+            "or its training test did not run to the end"
+        )
+        return
+    from grader.plots import plot_learning_curve
+
+    plot_learning_curve(curve, path)
+    result.notes.append(f"learning curve written to {display_path(path)}")
 
 
 @cli.command()

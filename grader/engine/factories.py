@@ -4,7 +4,7 @@ Some arguments cannot be copied across to a submission (a random Generator, a
 Gymnasium environment, a function to differentiate). Graders describe them by
 name instead, ``student.new("numpy.random.default_rng", 7)``, and the object is
 built where the submission runs, from this module only, then kept there
-behind an ``Opaque`` handle. This module must import nothing from ``grader``:
+behind an ``Opaque`` handle (or, when the result is plain data, copied back). This module must import nothing from ``grader``:
 a sandboxed worker imports it on its own.
 """
 
@@ -56,13 +56,31 @@ def _gymnasium_make(env_id: str, **kwargs: Any) -> Any:
     return gymnasium.make(env_id, **kwargs)
 
 
+def _gymnasium_make_recorded(env_id: str, **kwargs: Any) -> Any:
+    """An environment that remembers the return of every episode (see ``episode_returns``)."""
+    from gymnasium.wrappers import RecordEpisodeStatistics
+
+    return RecordEpisodeStatistics(_gymnasium_make(env_id, **kwargs), buffer_length=1_000_000)
+
+
+def episode_returns(env: Any) -> list[float]:
+    """The returns of the episodes run on an environment from ``gymnasium.make_recorded``."""
+    return [float(x) for x in env.return_queue]
+
+
 FACTORIES: dict[str, Callable[..., Any]] = {
     "numpy.random.default_rng": np.random.default_rng,
     "gymnasium.make": _gymnasium_make,
+    "gymnasium.make_recorded": _gymnasium_make_recorded,
+    "episode_returns": episode_returns,
     "function": function,
 }
 
 
 def build(factory: str, *args: Any, **kwargs: Any) -> Any:
-    """The object ``FACTORIES[factory](*args, **kwargs)``; KeyError for an unknown factory."""
+    """``FACTORIES[factory](*args, **kwargs)``; KeyError for an unknown factory.
+
+    Plain results (numbers, lists of numbers...) go back to the graders as data; anything
+    else stays on the submission's side behind a handle.
+    """
     return FACTORIES[factory](*args, **kwargs)

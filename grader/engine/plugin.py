@@ -42,6 +42,7 @@ class EngineOptions:
     hidden_regions: list[Any] = field(default_factory=list)
     backend_factory: BackendFactory = InProcessBackend
     default_time_limit: float = DEFAULT_TIME_LIMIT
+    wanted_artifacts: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -51,6 +52,21 @@ class RunState:
     items: dict[str, TestResult] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+
+class Artifacts:
+    """Data a grader hands to the report when it is asked for (e.g. a learning curve to plot)."""
+
+    def __init__(self, wanted: frozenset[str], store: dict[str, Any]) -> None:
+        self._wanted = wanted
+        self._store = store
+
+    def wanted(self, name: str) -> bool:
+        return name in self._wanted
+
+    def add(self, name: str, value: Any) -> None:
+        self._store[name] = value
 
 
 ENGINE_KEY = pytest.StashKey[EngineOptions]()
@@ -188,6 +204,14 @@ def rng(request: pytest.FixtureRequest) -> Any:
         base = default_seed() if base is None else base
         exercise = _exercise_of(Path(str(request.path)))
     return np.random.default_rng(test_seed(base, exercise, request.node.name))
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Artifacts:
+    """Where graders leave data the user asked for (``artifacts.wanted("learning_curve")``)."""
+    options = _engine(request.config)
+    state = request.config.stash.setdefault(STATE_KEY, RunState())
+    return Artifacts(options.wanted_artifacts if options else frozenset(), state.artifacts)
 
 
 @pytest.fixture(scope="session")

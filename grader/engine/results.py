@@ -50,6 +50,7 @@ class ExerciseResult:
     submission: str
     hidden_included: bool = False
     notes: list[str] = field(default_factory=list)
+    artifacts: dict[str, Any] = field(default_factory=dict)  # data graders produced on request
 
     @property
     def score(self) -> float:

@@ -86,6 +86,7 @@ def run_graders(
     seed: int,
     backend_factory: BackendFactory = InProcessBackend,
     hidden_included: bool = False,
+    wanted_artifacts: frozenset[str] = frozenset(),
 ) -> ExerciseResult:
     """Grades ``submission`` with the grader file ``tests``."""
     tests = tests.resolve()
@@ -95,6 +96,7 @@ def run_graders(
         seed=seed,
         hidden_regions=hidden_lines(tests),
         backend_factory=backend_factory,
+        wanted_artifacts=wanted_artifacts,
     )
     engine = _run_pytest(tests, options, [])
     state = engine.state
@@ -106,6 +108,7 @@ def run_graders(
         seed=seed,
         submission=display_path(submission),
         hidden_included=hidden_included,
+        artifacts=dict(state.artifacts),
     )
 
 
@@ -175,6 +178,7 @@ def check(
     hidden: bool = False,
     seed: int | None = None,
     backend_factory: BackendFactory = InProcessBackend,
+    wanted_artifacts: frozenset[str] = frozenset(),
 ) -> ExerciseResult:
     """`dlgrade check`: one exercise, one submission."""
     plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
@@ -185,4 +189,5 @@ def check(
         seed=default_seed() if seed is None else seed,
         backend_factory=backend_factory,
         hidden_included=plan.hidden,
+        wanted_artifacts=wanted_artifacts,
     )

@@ -133,7 +133,8 @@ class Backend(Protocol):
         ...
 
     def new(self, factory: str, args: tuple, kwargs: dict) -> RawCall:
-        """Builds a trusted object (grader/engine/factories.py) on the submission's side."""
+        """Runs a trusted factory (grader/engine/factories.py) on the submission's side; the
+        result comes back as plain data, non-plain parts as Opaque handles."""
         ...
 
     def close(self) -> None: ...
@@ -237,6 +238,7 @@ class InProcessBackend:
         self._module: Any = None
         self._error: str | None = None
         self._kept: dict[int, Any] = {}
+        self._handles: dict[int, int] = {}  # id(object) -> handle, while the object is kept
         self._ids = itertools.count(1)
         self._load()
 
@@ -276,8 +278,12 @@ class InProcessBackend:
         return self._module is not None and callable(getattr(self._module, name, None))
 
     def _keep(self, value: Any) -> Opaque:
-        ident = next(self._ids)
-        self._kept[ident] = value
+        """The handle of ``value``: the same object always gets the same handle."""
+        ident = self._handles.get(id(value))
+        if ident is None or self._kept.get(ident) is not value:
+            ident = next(self._ids)
+            self._kept[ident] = value
+            self._handles[id(value)] = ident
         return Opaque(ident, type_name(value))
 
     def _resolve(self, value: Any) -> Any:
@@ -334,10 +340,19 @@ class InProcessBackend:
 
         if factory not in factories.FACTORIES:
             raise KeyError(f"no trusted factory named {factory!r}")
-        return RawCall(result=self._keep(factories.build(factory, *args, **kwargs)))
+        try:
+            args_in = tuple(self._resolve(a) for a in args)
+            kwargs_in = {k: self._resolve(v) for k, v in kwargs.items()}
+            built = factories.build(factory, *args_in, **kwargs_in)
+        except StudentError as exc:
+            return RawCall(error=str(exc))
+        except Exception as exc:  # a trusted factory failing on state the submission left behind
+            return RawCall(error=f"{factory} failed: {type(exc).__name__}: {_safe_str(exc)}")
+        return RawCall(result=copy_plain(built, keep=self._keep))
 
     def close(self) -> None:
         self._kept.clear()
+        self._handles.clear()
         self._module = None
 
 
@@ -402,10 +417,11 @@ class Student:
         raw = self._backend.repeat(name, n, record.args, record.kwargs, self.time_limit)
         return self._finish(record, raw).result
 
-    def new(self, factory: str, *args: Any, **kwargs: Any) -> Opaque:
-        """An object built on the submission's side by a trusted factory and kept there, e.g.
-        ``student.new("numpy.random.default_rng", 7)`` or ``student.new("function", "sum_of_squares")``
-        (see grader/engine/factories.py). Pass the handle as an argument of later calls."""
+    def new(self, factory: str, *args: Any, **kwargs: Any) -> Any:
+        """Runs a trusted factory (grader/engine/factories.py) on the submission's side, e.g.
+        ``student.new("numpy.random.default_rng", 7)`` or ``student.new("function", "sum_of_squares")``.
+        An object comes back as an ``Opaque`` handle to pass to later calls; plain data (such as
+        ``student.new("episode_returns", env)``) comes back as a copy. Arguments may be handles."""
         raw = self._backend.new(
             factory,
             tuple(copy_plain(a) for a in args),
@@ -413,7 +429,6 @@ class Student:
         )
         if raw.error is not None:
             raise StudentError(raw.error)
-        assert isinstance(raw.result, Opaque)
         return raw.result
 
     def __getattr__(self, name: str) -> Any:

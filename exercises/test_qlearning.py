@@ -1,0 +1,330 @@
+# Public tests of `qlearning`: run them with  dlgrade check qlearning
+# (the graders also run hidden tests, which are not in this file)
+# Generated from solutions/test_qlearning.py by `dlgrade generate`: do not edit.
+"""Graders of `qlearning`: the updates exactly, exploration by its statistics, training by its outcome.
+
+`student` is your module, `rng` a random generator seeded for you. Environments
+and random generators you are given live with your code (built from their
+names); the grader reads the rules of each environment from its transition
+table and computes the optimal values by value iteration with PyTorch.
+"""
+
+import math
+
+import gymnasium
+import numpy as np
+import pytest
+
+from grader.testing import (
+    expect,
+    expect_array,
+    expect_number,
+    expect_shape,
+    expect_unmodified,
+    oracle,
+    torch,
+)
+
+
+# -- the PyTorch references -----------------------------------------------------------------
+@oracle
+def q_learning_update_ref(Q, s, a, r, s_next, terminated, alpha, gamma):
+    Q = Q.clone()
+    future = 0.0 if terminated else gamma * Q[s_next].max()
+    Q[s, a] += alpha * (r + future - Q[s, a])
+    return Q
+
+
+@oracle
+def sarsa_update_ref(Q, s, a, r, s_next, a_next, terminated, alpha, gamma):
+    Q = Q.clone()
+    future = 0.0 if terminated else gamma * Q[s_next, a_next]
+    Q[s, a] += alpha * (r + future - Q[s, a])
+    return Q
+
+
+@oracle
+def greedy_ref(Q):
+    return torch.argmax(Q, dim=1)  # documented: the first maximal index
+
+
+@oracle
+def ucb_ref(counts, values, t, c):
+    untried = torch.nonzero(counts == 0)
+    if len(untried):
+        return int(untried[0, 0])
+    return int(torch.argmax(values + c * torch.sqrt(math.log(t) / counts)))
+
+
+@oracle
+def epsilon_greedy_probabilities(q_values, epsilon):
+    """P(action) under epsilon-greedy: epsilon/A each, plus 1 - epsilon on the greedy action."""
+    probs = torch.full_like(q_values, epsilon / len(q_values))
+    probs[torch.argmax(q_values)] += 1.0 - epsilon
+    return probs
+
+
+@oracle
+def value_iteration(probs, rewards, cont, gamma):
+    """Q* of a finite MDP as tensor operations: Q = R + gamma * C @ max_a Q, iterated to a fixed point.
+
+    probs, cont: (S, A, S) transition probabilities and the same without terminal transitions;
+    rewards: (S, A) expected immediate rewards.
+    """
+    Q = torch.zeros_like(rewards)
+    for _ in range(10_000):
+        Q_new = rewards + gamma * cont @ Q.max(dim=1).values
+        if torch.max(torch.abs(Q_new - Q)) < 1e-12:
+            return Q_new
+        Q = Q_new
+    return Q
+
+
+# -- environments, as the grader sees them -------------------------------------------------------
+FROZEN_LAKE = ("FrozenLake-v1", {"is_slippery": False})
+FROZEN_LAKE_8X8 = ("FrozenLake-v1", {"map_name": "8x8", "is_slippery": False})
+CLIFF_WALKING = ("CliffWalking-v1", {})
+
+
+def env_model(env_id, kwargs):
+    """The transition table of an environment, as dense arrays, and its start state."""
+    env = gymnasium.make(env_id, disable_env_checker=True, **kwargs)
+    table = env.unwrapped.P
+    S, A = env.observation_space.n, env.action_space.n
+    probs, cont, rewards = np.zeros((S, A, S)), np.zeros((S, A, S)), np.zeros((S, A))
+    for s in range(S):
+        for a in range(A):
+            for p, s_next, r, terminated in table[s][a]:
+                probs[s, a, s_next] += p
+                cont[s, a, s_next] += p * (not terminated)
+                rewards[s, a] += p * r
+    start = int(env.reset(seed=0)[0])
+    return table, probs, cont, rewards, start
+
+
+def greedy_path(table, Q, start, max_steps=200):
+    """Follows argmax Q (ties: lowest index) from `start` in a deterministic environment."""
+    states, total, s = [], 0.0, start
+    for _ in range(max_steps):
+        states.append(s)
+        a = int(np.argmax(Q[s]))
+        (_, s_next, r, terminated), *_ = table[s][a]
+        total += r
+        s = int(s_next)
+        if terminated:
+            return states, total, True
+    return states, total, False
+
+
+def train_student(student, env_spec, n_episodes, seed, **params):
+    env_id, kwargs = env_spec
+    env = student.new("gymnasium.make", env_id, disable_env_checker=True, **kwargs)
+    return student.train_q_learning(env, n_episodes, seed=seed, **params)
+
+
+def check_training(student, rng, env_spec, n_episodes, params, describe):
+    """Trains on `env_spec` and checks the greedy path: `describe` names what is wrong with it, or None.
+
+    A correct implementation fails one run with probability below 1e-3 (measured over
+    1,000 seeds of the reference); a failed run is retried once with a fresh seed, so a
+    correct submission fails this test with probability below 1e-6.
+    """
+    table, probs, cont, rewards, start = env_model(*env_spec)
+    q_star = value_iteration(probs, rewards, cont, params["gamma"])
+    S, A = rewards.shape
+    for attempt in (1, 2):
+        seed = int(rng.integers(1_000_000))
+        Q = train_student(student, env_spec, n_episodes, seed, **params)
+        expect_shape(Q, (S, A), name="the Q-table")
+        states, total, done = greedy_path(table, Q, start)
+        problem = describe(states, total, done)
+        if problem is None:
+            break
+        if attempt == 2:
+            expect(False, f"after {n_episodes} episodes (seeds tried: two), {problem}")
+    worst = max(states, key=lambda s: abs(Q[s].max() - q_star[s].max()))
+    expect(
+        abs(Q[worst].max() - q_star[worst].max()) < 1e-3,
+        f"along the greedy path the values should approach those of value iteration; in state {worst} "
+        f"max Q is {Q[worst].max():.6g}, value iteration gives {q_star[worst].max():.6g}",
+    )
+    return seed
+
+
+# -- public tests ---------------------------------------------------------------------------------
+@pytest.mark.points(1)
+def test_epsilon_greedy_is_greedy_at_epsilon_zero(student, rng):
+    """With epsilon = 0, epsilon_greedy always returns the argmax, the lowest index on ties."""
+    A = int(rng.integers(3, 7))
+    q = rng.integers(0, 3, size=A).astype(np.float64)  # small integers: ties are likely
+    generator = student.new("numpy.random.default_rng", int(rng.integers(1_000_000)))
+    draws = student.repeat("epsilon_greedy", 200, q, 0.0, generator)
+    wrong = [d for d in draws if d != int(np.argmax(q))]
+    expect(
+        not wrong,
+        f"for q_values {q.tolist()} and epsilon 0 got action {wrong[:1]}, expected {int(np.argmax(q))} every time",
+    )
+
+
+@pytest.mark.points(3)
+def test_epsilon_greedy_frequencies(student, rng):
+    """Over 20,000 draws each action's frequency is within Hoeffding bounds of epsilon/A
+    (plus 1 - epsilon for the greedy action). The bounds are set so that a correct
+    implementation fails with probability below one in a million."""
+    A, epsilon, n = int(rng.integers(3, 6)), float(rng.uniform(0.3, 0.6)), 20_000
+    q = rng.permutation(A).astype(np.float64)  # distinct values: one greedy action
+    expected = epsilon_greedy_probabilities(q, epsilon)
+    generator = student.new("numpy.random.default_rng", int(rng.integers(1_000_000)))
+    draws = student.repeat("epsilon_greedy", n, q, epsilon, generator)
+    for d in draws[:1]:
+        expect_number(d, name="the action", integer=True)
+    bad = [d for d in draws if not isinstance(d, int | np.integer) or not 0 <= d < A]
+    if bad:
+        expect(False, f"epsilon_greedy returned {bad[0]!r}, which is not an action in 0..{A - 1}")
+    freq = np.bincount(np.asarray(draws, dtype=np.int64), minlength=A) / n
+    # Hoeffding: P(|freq - p| >= t) <= 2 exp(-2 n t^2) per action; a union bound over A actions.
+    t = math.sqrt(math.log(2 * A / 1e-6) / (2 * n))
+    worst = int(np.argmax(np.abs(freq - expected)))
+    expect(
+        abs(freq[worst] - expected[worst]) < t,
+        f"with epsilon = {epsilon:.3f} and {A} actions, action {worst} was chosen {freq[worst]:.4f} of the "
+        f"time; expected {expected[worst]:.4f} +- {t:.4f} (greedy: 1 - eps + eps/A, others: eps/A)",
+    )
+
+
+@pytest.mark.points(1)
+def test_ucb_tries_untried_arms_first(student, rng):
+    """ucb_action plays an arm never tried before any other, the lowest index first."""
+    A = int(rng.integers(4, 8))
+    counts = rng.integers(1, 10, size=A)
+    counts[rng.choice(A, size=2, replace=False)] = 0
+    values = rng.normal(size=A)
+    got = expect_number(
+        student.ucb_action(counts, values, int(counts.sum()) + 1), name="the arm", integer=True
+    )
+    expect(
+        got == ucb_ref(counts, values, int(counts.sum()) + 1, 2.0),
+        f"arm {got} was chosen, but arm {int(np.flatnonzero(counts == 0)[0])} was never tried",
+    )
+
+
+@pytest.mark.points(2)
+def test_ucb_matches_torch(student, rng):
+    """ucb_action picks the argmax of values + c * sqrt(ln t / counts) when every arm was tried."""
+    for _ in range(5):
+        A = int(rng.integers(3, 8))
+        counts = rng.integers(1, 20, size=A)
+        values = rng.normal(size=A)
+        t, c = int(counts.sum()), float(rng.uniform(0.5, 3.0))
+        got = expect_number(student.ucb_action(counts, values, t, c), name="the arm", integer=True)
+        want = ucb_ref(counts, values, t, c)
+        expect(
+            got == want,
+            f"for counts {counts.tolist()}, t = {t}, c = {c:.3f} arm {got} was chosen, expected {want}",
+        )
+
+
+@pytest.mark.points(2)
+def test_q_learning_update_matches_torch(student, rng):
+    """q_learning_update moves Q[s, a] by alpha * (r + gamma * max Q[s_next] - Q[s, a])."""
+    S, A = int(rng.integers(3, 8)), int(rng.integers(2, 5))
+    Q = rng.normal(size=(S, A))
+    s, a, s_next = int(rng.integers(S)), int(rng.integers(A)), int(rng.integers(S))
+    r, alpha, gamma = (
+        float(rng.normal()),
+        float(rng.uniform(0.1, 0.9)),
+        float(rng.uniform(0.5, 0.99)),
+    )
+    expected = q_learning_update_ref(Q, s, a, r, s_next, False, alpha, gamma)
+    expect_array(
+        student.q_learning_update(Q, s, a, r, s_next, False, alpha, gamma),
+        expected,
+        name="the updated Q",
+    )
+
+
+@pytest.mark.points(2)
+def test_sarsa_update_matches_torch(student, rng):
+    """sarsa_update bootstraps on Q[s_next, a_next], the action actually taken next (here an
+    exploring one, not the greedy one: that is where SARSA and Q-learning differ)."""
+    S, A = int(rng.integers(3, 8)), int(rng.integers(2, 5))
+    Q = rng.normal(size=(S, A))
+    s, a, s_next = int(rng.integers(S)), int(rng.integers(A)), int(rng.integers(S))
+    a_next = int((np.argmax(Q[s_next]) + rng.integers(1, A)) % A)
+    r, alpha, gamma = (
+        float(rng.normal()),
+        float(rng.uniform(0.1, 0.9)),
+        float(rng.uniform(0.5, 0.99)),
+    )
+    expected = sarsa_update_ref(Q, s, a, r, s_next, a_next, False, alpha, gamma)
+    got = student.sarsa_update(Q, s, a, r, s_next, a_next, False, alpha, gamma)
+    expect_array(got, expected, name="the updated Q")
+
+
+@pytest.mark.points(1)
+def test_greedy_policy_matches_torch(student, rng):
+    """greedy_policy gives the argmax action of every state."""
+    Q = rng.normal(size=(int(rng.integers(3, 10)), int(rng.integers(2, 5))))
+    expect_array(student.greedy_policy(Q), greedy_ref(Q), name="the policy")
+
+
+@pytest.mark.points(3)
+def test_train_q_learning_finds_a_shortest_path_on_frozen_lake(student, rng):
+    """On deterministic FrozenLake the learned greedy policy walks to the goal by a shortest
+    path (6 steps), and the values along it approach those of value iteration."""
+
+    def describe(states, total, done):
+        if not done or total != 1.0:
+            return "the greedy policy does not reach the goal: it " + (
+                "falls into a hole" if done else "walks in circles"
+            )
+        if len(states) != 6:
+            return f"the greedy policy reaches the goal in {len(states)} steps; the shortest path takes 6"
+        return None
+
+    params = {"alpha": 0.5, "gamma": 0.99, "epsilon": 0.3}
+    check_training(student, rng, FROZEN_LAKE, 1000, params, describe)
+
+
+@pytest.mark.points(3)
+def test_train_q_learning_walks_the_cliff_edge(student, rng, artifacts):
+    """On CliffWalking, Q-learning (off-policy) learns the risky path along the cliff edge,
+    return -13, and the values along it approach those of value iteration."""
+
+    def describe(states, total, done):
+        if not done:
+            return "the greedy policy does not reach the goal"
+        if total != -13:
+            return f"the greedy path has return {total:g}; Q-learning's greedy path along the cliff edge has -13"
+        return None
+
+    params = {"alpha": 0.5, "gamma": 0.99, "epsilon": 0.1}
+    seed = check_training(student, rng, CLIFF_WALKING, 300, params, describe)
+    if artifacts.wanted("learning_curve"):
+        env = student.new("gymnasium.make_recorded", CLIFF_WALKING[0], disable_env_checker=True)
+        student.train_q_learning(env, 300, seed=seed, **params)
+        artifacts.add(
+            "learning_curve",
+            {
+                "title": "Q-learning on CliffWalking-v1",
+                "yours": student.new("episode_returns", env),
+                "reference": reference_returns(CLIFF_WALKING, 300, seed, **params),
+            },
+        )
+
+
+def reference_returns(env_spec, n_episodes, seed, alpha, gamma, epsilon):
+    """The return of every episode of the grader's own Q-learning run (for the learning curve)."""
+    table, _, _, rewards, start = env_model(*env_spec)
+    S, A = rewards.shape
+    Q, rng, returns = np.zeros((S, A)), np.random.default_rng(seed), []
+    for _ in range(n_episodes):
+        s, total, terminated = start, 0.0, False
+        while not terminated:
+            best = np.flatnonzero(Q[s] == Q[s].max())
+            a = int(rng.integers(A)) if rng.random() < epsilon else int(rng.choice(best))
+            (_, s_next, r, terminated), *_ = table[s][a]
+            Q[s, a] += alpha * (r + (0.0 if terminated else gamma * Q[s_next].max()) - Q[s, a])
+            s, total = int(s_next), total + r
+        returns.append(total)
+    return returns
