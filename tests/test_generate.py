@@ -75,7 +75,7 @@ def test_public_tests_have_no_hidden_tests(course: Course) -> None:
     for name in course.exercises:
         graders = course.solution_tests(name).read_text()
         public = course.public_tests(name).read_text()
-        hidden = graders.split(BEGIN_HIDDEN)[1]
+        hidden = graders.split(BEGIN_HIDDEN)[1].split("### END HIDDEN TESTS")[0]
         hidden_tests = [
             f.name
             for f in ast.parse("if 1:\n" + _indent(hidden)).body[0].body
