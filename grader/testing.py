@@ -13,6 +13,7 @@ from grader.engine.compare import (
     expect_shape,
     expect_unmodified,
 )
+from grader.engine.mistakes import mistake
 from grader.engine.student import Call, StudentError
 from grader.oracle import F, grading_device, nn, oracle, torch
 
@@ -29,6 +30,7 @@ __all__ = [
     "expect_shape",
     "expect_unmodified",
     "grading_device",
+    "mistake",
     "nn",
     "oracle",
     "torch",

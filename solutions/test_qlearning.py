@@ -119,7 +119,7 @@ def train_student(student, env_spec, n_episodes, seed, **params):
     return student.train_q_learning(env, n_episodes, seed=seed, **params)
 
 
-def check_training(student, rng, env_spec, n_episodes, params, describe):
+def check_training(student, rng, env_spec, n_episodes, params, describe, check_values=True):
     """Trains on `env_spec` and checks the greedy path: `describe` names what is wrong with it, or None.
 
     A correct implementation fails one run with probability below 1e-3 (measured over
@@ -139,6 +139,8 @@ def check_training(student, rng, env_spec, n_episodes, params, describe):
             break
         if attempt == 2:
             expect(False, f"after {n_episodes} episodes (seeds tried: two), {problem}")
+    if not check_values:
+        return seed
     worst = max(states, key=lambda s: abs(Q[s].max() - q_star[s].max()))
     expect(
         abs(Q[worst].max() - q_star[worst].max()) < 1e-3,
@@ -170,7 +172,9 @@ def test_epsilon_greedy_frequencies(student, rng):
     """Over 20,000 draws each action's frequency is within Hoeffding bounds of epsilon/A
     (plus 1 - epsilon for the greedy action). The bounds are set so that a correct
     implementation fails with probability below one in a million."""
-    A, epsilon, n = int(rng.integers(3, 6)), float(rng.uniform(0.3, 0.6)), 20_000
+    # epsilon and A such that the usual mistakes (epsilon inverted, exploring only the other
+    # actions) differ from the right frequencies, and from each other, by more than the bounds.
+    A, epsilon, n = int(rng.integers(3, 5)), float(rng.uniform(0.25, 0.35)), 20_000
     q = rng.permutation(A).astype(np.float64)  # distinct values: one greedy action
     expected = epsilon_greedy_probabilities(q, epsilon)
     generator = student.new("numpy.random.default_rng", int(rng.integers(1_000_000)))
@@ -209,17 +213,19 @@ def test_ucb_tries_untried_arms_first(student, rng):
 
 @pytest.mark.points(2)
 def test_ucb_matches_torch(student, rng):
-    """ucb_action picks the argmax of values + c * sqrt(ln t / counts) when every arm was tried."""
-    for _ in range(5):
+    """ucb_action picks the argmax of values + c * sqrt(ln t / counts) when every arm was tried
+    (values drawn on the scale of the bonus, so that both terms matter)."""
+    for _ in range(10):
         A = int(rng.integers(3, 8))
-        counts = rng.integers(1, 20, size=A)
-        values = rng.normal(size=A)
-        t, c = int(counts.sum()), float(rng.uniform(0.5, 3.0))
+        counts = rng.integers(1, 50, size=A)
+        t, c = int(counts.sum()), float(rng.uniform(0.1, 3.0))
+        values = rng.normal(size=A) * c * math.sqrt(math.log(t))
         got = expect_number(student.ucb_action(counts, values, t, c), name="the arm", integer=True)
         want = ucb_ref(counts, values, t, c)
         expect(
             got == want,
-            f"for counts {counts.tolist()}, t = {t}, c = {c:.3f} arm {got} was chosen, expected {want}",
+            f"for counts {counts.tolist()}, values {np.round(values, 3).tolist()}, t = {t}, c = {c:.3f} "
+            f"arm {got} was chosen, expected {want}",
         )
 
 
@@ -374,23 +380,23 @@ def test_greedy_policy_solves_frozen_lake_8x8(student, rng):
 
 
 @pytest.mark.points(1)
-def test_ucb_uses_the_log_of_t(student, rng):
-    """The bonus is c * sqrt(ln t / counts): with t large, a rarely played arm wins even against a better mean."""
-    counts = np.array([500, 2, 400])
-    values = np.array([1.0, 0.1, 0.9])
-    t = int(rng.integers(900, 5000))
-    got = expect_number(student.ucb_action(counts, values, t, 1.0), name="the arm", integer=True)
-    expect(
-        got == ucb_ref(counts, values, t, 1.0),
-        f"arm {got} was chosen, expected {ucb_ref(counts, values, t, 1.0)}",
-    )
-    t = 3  # now ln t is small: the bonus no longer wins
-    counts, values = np.array([5, 4, 6]), np.array([0.2, 0.1, 1.5])
-    got = expect_number(student.ucb_action(counts, values, t, 1.0), name="the arm", integer=True)
-    expect(
-        got == ucb_ref(counts, values, t, 1.0),
-        f"with t = 3, arm {got} was chosen, expected {ucb_ref(counts, values, t, 1.0)}",
-    )
+def test_ucb_uses_the_log_of_t_and_c(student, rng):
+    """The bonus is c * sqrt(ln t / counts): an arm played once beats a much better-known one
+    only by as much as the logarithm and c allow."""
+    cases = [  # (counts, values, t, c): the best arm changes if ln t or c is left out
+        ([1, 100], [0.0, float(rng.uniform(5, 20))], int(rng.integers(800, 1200)), 1.0),
+        ([1, 100], [0.0, float(rng.uniform(0.5, 1.5))], int(rng.integers(800, 1200)), 0.1),
+        ([100, 1], [float(rng.uniform(0.5, 1.5)), 0.0], int(rng.integers(800, 1200)), 0.1),
+    ]
+    for counts, values, t, c in cases:
+        counts, values = np.array(counts), np.array(values)
+        got = expect_number(student.ucb_action(counts, values, t, c), name="the arm", integer=True)
+        want = ucb_ref(counts, values, t, c)
+        expect(
+            got == want,
+            f"for counts {counts.tolist()}, values {np.round(values, 3).tolist()}, t = {t}, c = {c} "
+            f"arm {got} was chosen, expected {want}",
+        )
 
 
 @pytest.mark.points(1)
@@ -399,6 +405,20 @@ def test_epsilon_greedy_leaves_q_values_unchanged(student, rng):
     q = rng.normal(size=4)
     generator = student.new("numpy.random.default_rng", 1)
     expect_unmodified(student.call("epsilon_greedy", q, 0.5, generator))
+
+
+@pytest.mark.points(1)
+def test_train_q_learning_breaks_ties_at_random(student, rng):
+    """With epsilon = 0 only the random tie-breaking explores: on a table of zeros it must still
+    find the goal of FrozenLake (lowest-index ties would walk into the same wall forever)."""
+
+    def describe(states, total, done):
+        if done and total == 1.0:
+            return None
+        return "with epsilon = 0 the greedy policy never learned to reach the goal: are ties broken at random?"
+
+    params = {"alpha": 0.5, "gamma": 0.99, "epsilon": 0.0}
+    check_training(student, rng, FROZEN_LAKE, 1000, params, describe, check_values=False)
 
 
 @pytest.mark.points(1)

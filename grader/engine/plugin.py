@@ -43,6 +43,7 @@ class EngineOptions:
     backend_factory: BackendFactory = InProcessBackend
     default_time_limit: float = DEFAULT_TIME_LIMIT
     wanted_artifacts: frozenset[str] = frozenset()
+    mistakes: Any = None  # a grader.engine.mistakes.Registry, to name known mistakes in failures
 
 
 @dataclass
@@ -267,6 +268,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             result.status, result.message, result.hint = "passed", "", None
         else:
             result.status, result.message, result.hint = _classify(call.excinfo, item)
+            options = _engine(item.config)
+            student = getattr(item, "funcargs", {}).get("student")
+            if (
+                result.status == "failed"
+                and result.hint is None
+                and options
+                and options.mistakes
+                and student
+            ):
+                result.hint = options.mistakes.hint_for(student.calls)
         output = (report.capstdout or "") + (report.capstderr or "")
         result.output = output[:OUTPUT_CAP] + ("\n[output cut]" if len(output) > OUTPUT_CAP else "")
     return report

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import Course
+from grader.engine.mistakes import Registry, registry_for
 from grader.engine.plugin import BackendFactory, EngineConfig, EngineOptions
 from grader.engine.results import ExerciseResult, TestResult
 from grader.engine.seeding import default_seed
@@ -87,8 +88,9 @@ def run_graders(
     backend_factory: BackendFactory = InProcessBackend,
     hidden_included: bool = False,
     wanted_artifacts: frozenset[str] = frozenset(),
+    mistakes: Registry | None = None,
 ) -> ExerciseResult:
-    """Grades ``submission`` with the grader file ``tests``."""
+    """Grades ``submission`` with the grader file ``tests``; ``mistakes`` names known mistakes."""
     tests = tests.resolve()
     options = EngineOptions(
         submission=submission.resolve(),
@@ -97,6 +99,7 @@ def run_graders(
         hidden_regions=hidden_lines(tests),
         backend_factory=backend_factory,
         wanted_artifacts=wanted_artifacts,
+        mistakes=mistakes,
     )
     engine = _run_pytest(tests, options, [])
     state = engine.state
@@ -190,4 +193,5 @@ def check(
         backend_factory=backend_factory,
         hidden_included=plan.hidden,
         wanted_artifacts=wanted_artifacts,
+        mistakes=registry_for(course.solutions_dir, exercise) if course.has_solutions else None,
     )

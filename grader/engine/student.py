@@ -79,6 +79,10 @@ class Call:
     kwargs_after: dict[str, Any] = field(default_factory=dict)
     param_names: tuple[str, ...] = ()
     seconds: float = 0.0
+    repeat: int | None = None  # set for student.repeat(...): the result is the list of results
+    recipes: dict[int, tuple[str, tuple, dict]] = field(
+        default_factory=dict
+    )  # how its handles were built
 
     def arg_name(self, position: int) -> str:
         if position < len(self.param_names):
@@ -370,6 +374,7 @@ class Student:
         self._backend = backend
         self.time_limit = time_limit
         self.calls: list[Call] = []
+        self._recipes: dict[int, tuple[str, tuple, dict]] = {}
 
     @property
     def last(self) -> Call | None:
@@ -392,6 +397,11 @@ class Student:
         record = Call(
             name, tuple(copy_plain(a) for a in args), {k: copy_plain(v) for k, v in kwargs.items()}
         )
+        record.recipes = {
+            h.ident: self._recipes[h.ident]
+            for h in _handles((args, kwargs))
+            if h.ident in self._recipes
+        }
         record.seconds = time.perf_counter()
         self.calls.append(record)
         return record
@@ -414,6 +424,7 @@ class Student:
         """``n`` calls of ``name`` with the same arguments, in one round trip (e.g. 10,000 draws
         from ``epsilon_greedy`` with one random Generator); the time limit covers them all."""
         record = self._start(name, args, kwargs)
+        record.repeat = n
         raw = self._backend.repeat(name, n, record.args, record.kwargs, self.time_limit)
         return self._finish(record, raw).result
 
@@ -429,12 +440,24 @@ class Student:
         )
         if raw.error is not None:
             raise StudentError(raw.error)
+        if isinstance(raw.result, Opaque):
+            self._recipes[raw.result.ident] = (factory, copy_plain(args), copy_plain(kwargs))
         return raw.result
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         return _Function(self, name)
+
+
+def _handles(value: Any) -> list[Opaque]:
+    if isinstance(value, Opaque):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [h for v in value for h in _handles(v)]
+    if isinstance(value, dict):
+        return [h for v in value.values() for h in _handles(v)]
+    return []
 
 
 class _Function:

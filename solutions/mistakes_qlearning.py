@@ -1,0 +1,119 @@
+"""Known mistakes in `qlearning`, each with the hint a student gets when their code makes it.
+
+Instructor-only (never generated into exercises/). Each function reproduces one
+mistake; it must be self-contained: NumPy only, no helpers from this file.
+Exploration mistakes are recognised by the frequencies of many draws, not draw by draw.
+"""
+
+import numpy as np
+
+from grader.testing import mistake
+
+
+@mistake(
+    "epsilon_greedy",
+    "epsilon is the probability to explore: take a random action when rng.random() < epsilon",
+)
+def epsilon_greedy_with_epsilon_inverted(q_values, epsilon, rng):
+    if rng.random() < 1 - epsilon:
+        return int(rng.integers(len(q_values)))
+    return int(np.argmax(q_values))
+
+
+@mistake(
+    "epsilon_greedy",
+    "exploration picks among all actions, the greedy one included: P(greedy) = 1 - eps + eps/A",
+)
+def epsilon_greedy_explores_only_the_others(q_values, epsilon, rng):
+    greedy = int(np.argmax(q_values))
+    if rng.random() < epsilon:
+        others = [a for a in range(len(q_values)) if a != greedy]
+        return int(others[rng.integers(len(others))])
+    return greedy
+
+
+@mistake("ucb_action", "the bonus is c * sqrt(ln(t) / counts): you left out the logarithm")
+def ucb_without_the_log(counts, values, t, c=2.0):
+    untried = np.flatnonzero(counts == 0)
+    if untried.size:
+        return int(untried[0])
+    return int(np.argmax(values + c * np.sqrt(t / counts)))
+
+
+@mistake("ucb_action", "the exploration bonus is weighted by c: values + c * sqrt(ln(t) / counts)")
+def ucb_ignores_c(counts, values, t, c=2.0):
+    untried = np.flatnonzero(counts == 0)
+    if untried.size:
+        return int(untried[0])
+    return int(np.argmax(values + np.sqrt(np.log(t) / counts)))
+
+
+@mistake(
+    "q_learning_update",
+    "a terminated transition has no future: the target is r alone, without gamma * max Q[s_next]",
+)
+def q_learning_ignores_terminated(Q, s, a, r, s_next, terminated, alpha, gamma):
+    Q[s, a] += alpha * (r + gamma * np.max(Q[s_next]) - Q[s, a])
+    return Q
+
+
+@mistake(
+    "q_learning_update",
+    "Q-learning bootstraps on the best next action: max Q[s_next], not the mean",
+)
+def q_learning_with_the_mean(Q, s, a, r, s_next, terminated, alpha, gamma):
+    future = 0.0 if terminated else gamma * np.mean(Q[s_next])
+    Q[s, a] += alpha * (r + future - Q[s, a])
+    return Q
+
+
+@mistake(
+    "q_learning_update", "the step is alpha * (target - Q[s, a]): subtract the current estimate"
+)
+def q_learning_without_the_error(Q, s, a, r, s_next, terminated, alpha, gamma):
+    future = 0.0 if terminated else gamma * np.max(Q[s_next])
+    Q[s, a] += alpha * (r + future)
+    return Q
+
+
+@mistake(
+    "sarsa_update",
+    "SARSA bootstraps on the action taken next, Q[s_next, a_next]; max Q[s_next] is Q-learning",
+)
+def sarsa_on_the_max(Q, s, a, r, s_next, a_next, terminated, alpha, gamma):
+    future = 0.0 if terminated else gamma * np.max(Q[s_next])
+    Q[s, a] += alpha * (r + future - Q[s, a])
+    return Q
+
+
+@mistake("sarsa_update", "a terminated transition has no future: the target is r alone")
+def sarsa_ignores_terminated(Q, s, a, r, s_next, a_next, terminated, alpha, gamma):
+    Q[s, a] += alpha * (r + gamma * Q[s_next, a_next] - Q[s, a])
+    return Q
+
+
+@mistake("greedy_policy", "the greedy action of a state is the argmax over its actions (axis=1)")
+def greedy_policy_over_states(Q):
+    return np.argmax(Q, axis=0)
+
+
+@mistake(
+    "train_q_learning",
+    "on a table of zeros every action ties: break ties at random while training, or argmax walks into the same wall",
+)
+def train_without_random_tie_breaking(env, n_episodes, alpha=0.5, gamma=0.99, epsilon=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    Q = np.zeros((env.observation_space.n, env.action_space.n))
+    for episode in range(n_episodes):
+        s, _ = env.reset(seed=seed if episode == 0 else None)
+        done = False
+        while not done:
+            if rng.random() < epsilon:
+                a = int(rng.integers(Q.shape[1]))
+            else:
+                best = np.flatnonzero(Q[s] == Q[s].max())
+                a = int(best[0])
+            s_next, r, terminated, truncated, _ = env.step(a)
+            Q[s, a] += alpha * (r + (0.0 if terminated else gamma * np.max(Q[s_next])) - Q[s, a])
+            s, done = s_next, terminated or truncated
+    return Q

@@ -1,0 +1,118 @@
+"""Feedback that names the mistake: every registered mistake is caught, and named, by the graders."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO
+from edit_source import write_variant
+
+from grader.course import Course
+from grader.engine.mistakes import Mistake, Registry, mistake, registry_for, same
+from grader.engine.runner import check
+from grader.engine.student import Call
+
+COURSE = Course.load(REPO)
+MIN_MISTAKES = 6
+
+
+def registered() -> list[tuple[str, Mistake]]:
+    found = []
+    for exercise in COURSE.exercises:
+        registry = registry_for(COURSE.solutions_dir, exercise)
+        assert registry is not None, f"solutions/mistakes_{exercise}.py is missing"
+        found += [(exercise, m) for m in registry.all()]
+    return found
+
+
+MISTAKES = registered()
+
+
+def as_submission_function(m: Mistake) -> str:
+    """The mistake's source as a function with the student's function name (decorator dropped)."""
+    source = textwrap.dedent(inspect.getsource(m.implementation))
+    node = ast.parse(source).body[0]
+    assert isinstance(node, ast.FunctionDef)
+    lines = source.splitlines()[node.lineno - 1 :]
+    lines[0] = lines[0].replace(f"def {m.name}(", f"def {m.function}(", 1)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("exercise", COURSE.exercises)
+def test_every_exercise_registers_enough_mistakes(exercise: str) -> None:
+    registry = registry_for(COURSE.solutions_dir, exercise)
+    assert registry is not None and len(registry.all()) >= MIN_MISTAKES
+    stub_functions = {
+        f.name
+        for f in ast.parse(COURSE.stub(exercise).read_text()).body
+        if isinstance(f, ast.FunctionDef)
+    }
+    for m in registry.all():
+        assert m.function in stub_functions, f"{m.name} names no function of {exercise}"
+        assert m.hint.strip() and len(m.hint) < 200
+
+
+@pytest.mark.parametrize(("exercise", "m"), MISTAKES, ids=[f"{e}-{m.name}" for e, m in MISTAKES])
+def test_mistake_costs_points_and_is_named(exercise: str, m: Mistake, tmp_path: Path) -> None:
+    path = write_variant(
+        COURSE.solution(exercise),
+        tmp_path / f"{exercise}.py",
+        **{m.function: as_submission_function(m)},
+    )
+    result = check(COURSE, exercise, path=path, hidden=True, seed=17)
+    assert result.score < result.max_score, f"{m.name} scores full marks: no grader catches it"
+    hinted = [t for t in result.tests if t.hint == m.hint]
+    assert hinted, (
+        f"{m.name} is never named; hints given: {[t.hint for t in result.tests if t.hint]}"
+    )
+    assert all(t.status != "passed" for t in hinted)
+
+
+def test_the_reference_gets_no_hints() -> None:
+    for exercise in COURSE.exercises:
+        result = check(COURSE, exercise, solution=True, seed=17)
+        assert all(t.hint is None for t in result.tests)
+
+
+def test_a_mistake_that_agrees_with_the_reference_on_the_inputs_is_not_named(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "toy.py").write_text("def f(x):\n    return abs(x)\n")
+    (tmp_path / "mistakes_toy.py").write_text(
+        "from grader.testing import mistake\n\n"
+        "@mistake('f', 'you forgot the absolute value')\n"
+        "def identity(x):\n    return x\n"
+    )
+    registry = registry_for(tmp_path, "toy")
+    assert registry is not None
+    positive = Call("f", (2.0,), {}, result=3.0)  # wrong, but identity(2) == abs(2): no evidence
+    negative = Call("f", (-2.0,), {}, result=-2.0)  # identity explains this one
+    assert registry.hint_for([positive]) is None
+    assert registry.hint_for([negative]) == "you forgot the absolute value"
+
+
+def test_in_place_mistakes_are_matched_on_the_arguments(tmp_path: Path) -> None:
+    @mistake("g", "g changes x in place", in_place=True)
+    def doubles_in_place(x):
+        x *= 2
+        return x.sum()
+
+    registry = Registry({"g": [doubles_in_place.__dlgrade_mistake__]}, None)
+    x = np.ones(3)
+    call = Call("g", (x,), {}, result=6.0, args_after=(x * 2,))
+    assert registry.hint_for([call]) == "g changes x in place"
+    untouched = Call("g", (x,), {}, result=6.0, args_after=(x,))
+    assert registry.hint_for([untouched]) is None
+
+
+def test_same_compares_kind_and_tolerance() -> None:
+    assert same(np.array([1, 0]), np.array([1, 0], dtype=np.int32))
+    assert not same(np.array([True, False]), np.array([1, 0]))
+    assert same((np.ones(2), 1.0), [np.ones(2) + 1e-12, 1.0])
+    assert same(np.array([np.nan]), np.array([np.nan]))
+    assert not same(np.ones(2), np.ones(3))
