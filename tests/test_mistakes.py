@@ -90,8 +90,8 @@ def test_a_mistake_that_agrees_with_the_reference_on_the_inputs_is_not_named(
     )
     registry = registry_for(tmp_path, "toy")
     assert registry is not None
-    positive = Call("f", (2.0,), {}, result=3.0)  # wrong, but identity(2) == abs(2): no evidence
-    negative = Call("f", (-2.0,), {}, result=-2.0)  # identity explains this one
+    positive = Call("f", (2.0,), {}, result=3.0, returned=True)  # wrong, but identity(2) == abs(2): no evidence
+    negative = Call("f", (-2.0,), {}, result=-2.0, returned=True)  # identity explains this one
     assert registry.hint_for([positive]) is None
     assert registry.hint_for([negative]) == "you forgot the absolute value"
 
@@ -104,9 +104,9 @@ def test_in_place_mistakes_are_matched_on_the_arguments(tmp_path: Path) -> None:
 
     registry = Registry({"g": [doubles_in_place.__dlgrade_mistake__]}, None)
     x = np.ones(3)
-    call = Call("g", (x,), {}, result=6.0, args_after=(x * 2,))
+    call = Call("g", (x,), {}, result=6.0, args_after=(x * 2,), returned=True)
     assert registry.hint_for([call]) == "g changes x in place"
-    untouched = Call("g", (x,), {}, result=6.0, args_after=(x,))
+    untouched = Call("g", (x,), {}, result=6.0, args_after=(x,), returned=True)
     assert registry.hint_for([untouched]) is None
 
 

@@ -154,8 +154,8 @@ class Registry:
 def _replayable(call: Call) -> bool:
     """A call can be replayed when it returned (no exception) plain data and every object it was
     given can be rebuilt from its recipe."""
-    if call.args_after == () and call.args != ():
-        return False  # the call raised: nothing came back to compare
+    if not call.returned:
+        return False  # the call raised or timed out: nothing came back to compare
     if any(h.ident not in call.recipes for h in _handles((call.args, call.kwargs))):
         return False
     return not _handles(call.result)

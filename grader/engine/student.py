@@ -80,6 +80,7 @@ class Call:
     param_names: tuple[str, ...] = ()
     seconds: float = 0.0
     repeat: int | None = None  # set for student.repeat(...): the result is the list of results
+    returned: bool = False  # the submission returned (no exception, no timeout)
     recipes: dict[int, tuple[str, tuple, dict]] = field(
         default_factory=dict
     )  # how its handles were built
@@ -418,6 +419,7 @@ class Student:
         record.result = raw.result
         record.args_after = raw.args_after
         record.kwargs_after = raw.kwargs_after
+        record.returned = True
         return record
 
     def repeat(self, name: str, n: int, *args: Any, **kwargs: Any) -> list[Any]:
