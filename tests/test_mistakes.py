@@ -90,7 +90,9 @@ def test_a_mistake_that_agrees_with_the_reference_on_the_inputs_is_not_named(
     )
     registry = registry_for(tmp_path, "toy")
     assert registry is not None
-    positive = Call("f", (2.0,), {}, result=3.0, returned=True)  # wrong, but identity(2) == abs(2): no evidence
+    positive = Call(
+        "f", (2.0,), {}, result=3.0, returned=True
+    )  # wrong, but identity(2) == abs(2): no evidence
     negative = Call("f", (-2.0,), {}, result=-2.0, returned=True)  # identity explains this one
     assert registry.hint_for([positive]) is None
     assert registry.hint_for([negative]) == "you forgot the absolute value"

@@ -225,6 +225,8 @@ def _agree_draws(a: Any, b: Any) -> bool:
 
 def same(a: Any, b: Any) -> bool:
     """Equal up to a tight tolerance, NaN equal to NaN, structure and kind of each part equal."""
+    if a is None or b is None:
+        return a is None and b is None
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
