@@ -150,9 +150,9 @@ def test_plot_on_an_exercise_without_a_curve_says_so(course: Course, tmp_path: P
 
 
 def test_same_object_keeps_its_handle() -> None:
-    from grader.engine.student import InProcessBackend
+    from grader.sandbox.worker import Runner
 
-    backend = InProcessBackend(Path(__file__))
+    runner = Runner(Path(__file__), "here")
     rng = np.random.default_rng(0)
-    assert backend._keep(rng) == backend._keep(rng)
-    assert backend._keep(rng) != backend._keep(np.random.default_rng(0))
+    assert runner.keep(rng) == runner.keep(rng)
+    assert runner.keep(rng) != runner.keep(np.random.default_rng(0))

@@ -19,12 +19,12 @@ from grader.engine.results import Status, TestResult
 from grader.engine.seeding import default_seed, test_seed
 from grader.engine.student import (
     Backend,
-    InProcessBackend,
     Student,
     StudentError,
     StudentTimeout,
 )
 from grader.errors import display_path
+from grader.sandbox.backend import SandboxBackend
 
 DEFAULT_TIME_LIMIT = 10.0  # seconds per call of a submission's function
 OUTPUT_CAP = 4000  # characters of a test's captured output kept in its result
@@ -40,7 +40,7 @@ class EngineOptions:
     exercise: str
     seed: int
     hidden_regions: list[Any] = field(default_factory=list)
-    backend_factory: BackendFactory = InProcessBackend
+    backend_factory: BackendFactory = SandboxBackend
     default_time_limit: float = DEFAULT_TIME_LIMIT
     wanted_artifacts: frozenset[str] = frozenset()
     mistakes: Any = None  # a grader.engine.mistakes.Registry, to name known mistakes in failures
@@ -174,7 +174,7 @@ def dlgrade_submission(request: pytest.FixtureRequest) -> Iterator[Backend]:
     else:
         test_file = Path(str(request.path))
         path = test_file.with_name(f"{_exercise_of(test_file)}.py")
-        backend = InProcessBackend(path, display_path(path))
+        backend = SandboxBackend(path, display_path(path))
     try:
         yield backend
     finally:

@@ -16,9 +16,10 @@ from grader.engine.mistakes import Registry, registry_for
 from grader.engine.plugin import BackendFactory, EngineConfig, EngineOptions
 from grader.engine.results import ExerciseResult, TestResult
 from grader.engine.seeding import default_seed
-from grader.engine.student import InProcessBackend, unload_submission_modules
+from grader.engine.student import unload_submission_modules
 from grader.errors import GraderError, UserError, display_path
 from grader.generate.markers import hidden_lines
+from grader.sandbox.backend import SandboxBackend
 
 
 def _pytest_args(tests: Path, workdir: Path, extra: list[str]) -> list[str]:
@@ -85,7 +86,7 @@ def run_graders(
     *,
     exercise: str,
     seed: int,
-    backend_factory: BackendFactory = InProcessBackend,
+    backend_factory: BackendFactory = SandboxBackend,
     hidden_included: bool = False,
     wanted_artifacts: frozenset[str] = frozenset(),
     mistakes: Registry | None = None,
@@ -180,7 +181,7 @@ def check(
     solution: bool = False,
     hidden: bool = False,
     seed: int | None = None,
-    backend_factory: BackendFactory = InProcessBackend,
+    backend_factory: BackendFactory = SandboxBackend,
     wanted_artifacts: frozenset[str] = frozenset(),
 ) -> ExerciseResult:
     """`dlgrade check`: one exercise, one submission."""

@@ -11,39 +11,23 @@ here; the sandbox provides one that runs it in a separate worker process.
 from __future__ import annotations
 
 import ast
-import importlib.util
-import inspect
-import itertools
-import signal
 import sys
-import threading
 import time
-import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader.engine.plain import Opaque, copy_plain, describe, same_value, type_name
+from grader.engine import factories
+from grader.engine.plain import Opaque, copy_plain, describe, same_value
+from grader.sandbox.worker import (
+    FORBIDDEN_MODULES,
+    WHY_FORBIDDEN,
+    Runner,
+    describe_import_failure,
+    forbidden_message,
+)
 
-FORBIDDEN_MODULES = (
-    "torch",
-    "tensorflow",
-    "jax",
-    "jaxlib",
-    "scipy",
-    "sklearn",
-    "keras",
-    "cupy",
-    "mxnet",
-    "paddle",
-    "grader",
-)
-WHY_FORBIDDEN = (
-    "submissions may use only NumPy and the Python standard library "
-    "(the graders compare your code with PyTorch, so the point is to write it yourself)"
-)
+__all__ = ["FORBIDDEN_MODULES", "WHY_FORBIDDEN", "describe_import_failure"]
 
 
 # -- what can go wrong on the submission's side, as the graders see it ----------------
@@ -169,82 +153,19 @@ def forbidden_imports(source: str, filename: str) -> list[tuple[int, str]]:
     return found
 
 
-def describe_import_failure(exc: BaseException, path: Path, display_path: str) -> str:
-    if isinstance(exc, SyntaxError):
-        return f"{display_path} has a syntax error at line {exc.lineno}: {exc.msg}"
-    line = _line_in(exc, path)
-    where = f" (line {line})" if line else ""
-    if isinstance(exc, NotImplementedError):
-        return f"importing {display_path} raised NotImplementedError{where}: code at the top level of the file must run"
-    return f"importing {display_path} raised {type(exc).__name__}{where}: {_safe_str(exc)}"
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:
-        text = "<unprintable>"
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _line_in(exc: BaseException, path: Path) -> int | None:
-    line = None
-    for frame, lineno in traceback.walk_tb(exc.__traceback__):
-        if Path(frame.f_code.co_filename) == path:
-            line = lineno
-    return line
-
-
-def describe_call_error(name: str, exc: BaseException, path: Path, display_path: str) -> str:
-    line = _line_in(exc, path)
-    where = f" at {display_path}, line {line}" if line else ""
-    if isinstance(exc, NotImplementedError):
-        return f"{name} is not written yet: it raises NotImplementedError{where}"
-    return f"{name} raised {type(exc).__name__}{where}: {_safe_str(exc)}"
-
-
-# -- running a submission in this process -------------------------------------------------
-class _CallTimeout(BaseException):
-    """Raised into the submission when its time is up (a BaseException, so `except Exception` misses it)."""
-
-
-@contextmanager
-def _alarm(seconds: float) -> Iterator[None]:
-    """Interrupts the block after ``seconds`` (main thread only; elsewhere no limit applies)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise _CallTimeout
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-_module_counter = itertools.count()
-
-
 class InProcessBackend:
     """Imports the submission into this process under a neutral module name.
 
     The fallback of the foundation and of tests: it copies data both ways like a
-    worker would, but cannot stop a submission that attacks the grader itself.
+    worker does, but cannot stop a submission that attacks the grader itself
+    (grader/sandbox/ runs it in a separate, limited process instead).
     """
 
     def __init__(self, path: Path, display_path: str | None = None) -> None:
         self.path = path.resolve()
         self.display_path = display_path or str(path)
-        self._module: Any = None
+        self._runner = Runner(self.path, self.display_path)
         self._error: str | None = None
-        self._kept: dict[int, Any] = {}
-        self._handles: dict[int, int] = {}  # id(object) -> handle, while the object is kept
-        self._ids = itertools.count(1)
         self._load()
 
     def _load(self) -> None:
@@ -260,105 +181,42 @@ class InProcessBackend:
             return
         if bad:
             line, module = bad[0]
-            self._error = f"{self.display_path}, line {line}: importing {module} is not allowed: {WHY_FORBIDDEN}"
+            self._error = forbidden_message(module, self.display_path, line)
             return
-        name = f"dlgrade_submission_{next(_module_counter)}"
-        spec = importlib.util.spec_from_file_location(name, self.path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        try:
-            with _alarm(10.0):
-                spec.loader.exec_module(module)
-        except _CallTimeout:
-            self._error = f"importing {self.display_path} took longer than 10 s"
-        except BaseException as exc:  # the submission's top level may raise anything
-            self._error = describe_import_failure(exc, self.path, self.display_path)
-        else:
-            self._module = module
+        self._runner.load()
+        self._error = self._runner.error
 
     def import_error(self) -> str | None:
         return self._error
 
     def has(self, name: str) -> bool:
-        return self._module is not None and callable(getattr(self._module, name, None))
-
-    def _keep(self, value: Any) -> Opaque:
-        """The handle of ``value``: the same object always gets the same handle."""
-        ident = self._handles.get(id(value))
-        if ident is None or self._kept.get(ident) is not value:
-            ident = next(self._ids)
-            self._kept[ident] = value
-            self._handles[id(value)] = ident
-        return Opaque(ident, type_name(value))
-
-    def _resolve(self, value: Any) -> Any:
-        """Grader data in, with Opaque handles turned back into the submission's objects."""
-        if isinstance(value, Opaque):
-            if value.ident not in self._kept:
-                raise StudentError(f"{value!r} is no longer available")
-            return self._kept[value.ident]
-        if type(value) in (list, tuple):
-            return type(value)(self._resolve(v) for v in value)
-        if type(value) is dict:
-            return {k: self._resolve(v) for k, v in value.items()}
-        return copy_plain(value)
+        return self._runner.has(name)
 
     def call(self, name: str, args: tuple, kwargs: dict, time_limit: float) -> RawCall:
-        return self._run(name, 1, args, kwargs, time_limit, single=True)
+        return _raw(self._runner.run(name, None, args, kwargs, time_limit))
 
     def repeat(self, name: str, n: int, args: tuple, kwargs: dict, time_limit: float) -> RawCall:
-        return self._run(name, n, args, kwargs, time_limit, single=False)
-
-    def _run(
-        self, name: str, n: int, args: tuple, kwargs: dict, time_limit: float, single: bool
-    ) -> RawCall:
-        func = getattr(self._module, name)
-        try:
-            params = tuple(inspect.signature(func).parameters)
-        except (TypeError, ValueError):
-            params = ()
-        raw = RawCall(param_names=params)
-        try:
-            args_in = tuple(self._resolve(a) for a in args)
-            kwargs_in = {k: self._resolve(v) for k, v in kwargs.items()}
-        except StudentError as exc:
-            raw.error = str(exc)
-            return raw
-        results = []
-        try:
-            with _alarm(time_limit):
-                for _ in range(n):
-                    results.append(func(*args_in, **kwargs_in))
-        except _CallTimeout:
-            raw.timed_out = True
-            return raw
-        except BaseException as exc:  # SystemExit and KeyboardInterrupt from a submission too
-            raw.error = describe_call_error(name, exc, self.path, self.display_path)
-            return raw
-        raw.result = copy_plain(results[0] if single else results, keep=self._keep)
-        raw.args_after = tuple(copy_plain(a, keep=self._keep) for a in args_in)
-        raw.kwargs_after = {k: copy_plain(v, keep=self._keep) for k, v in kwargs_in.items()}
-        return raw
+        return _raw(self._runner.run(name, n, args, kwargs, time_limit))
 
     def new(self, factory: str, args: tuple, kwargs: dict) -> RawCall:
-        from grader.engine import factories
-
         if factory not in factories.FACTORIES:
             raise KeyError(f"no trusted factory named {factory!r}")
-        try:
-            args_in = tuple(self._resolve(a) for a in args)
-            kwargs_in = {k: self._resolve(v) for k, v in kwargs.items()}
-            built = factories.build(factory, *args_in, **kwargs_in)
-        except StudentError as exc:
-            return RawCall(error=str(exc))
-        except Exception as exc:  # a trusted factory failing on state the submission left behind
-            return RawCall(error=f"{factory} failed: {type(exc).__name__}: {_safe_str(exc)}")
-        return RawCall(result=copy_plain(built, keep=self._keep))
+        return _raw(self._runner.new(factory, args, kwargs))
 
     def close(self) -> None:
-        self._kept.clear()
-        self._handles.clear()
-        self._module = None
+        self._runner.close()
+
+
+def _raw(answer: dict[str, Any]) -> RawCall:
+    """A runner's answer as a RawCall."""
+    return RawCall(
+        result=answer.get("result"),
+        args_after=tuple(answer.get("args_after", ())),
+        kwargs_after=dict(answer.get("kwargs_after", {})),
+        param_names=tuple(answer.get("param_names", ())),
+        error=answer.get("error"),
+        timed_out=bool(answer.get("timed_out", False)),
+    )
 
 
 # -- the proxy graders use ----------------------------------------------------------------
