@@ -19,7 +19,7 @@ from grader.engine.seeding import default_seed
 from grader.engine.student import unload_submission_modules
 from grader.errors import GraderError, UserError, display_path
 from grader.generate.markers import hidden_lines
-from grader.sandbox.backend import SandboxBackend
+from grader.sandbox.backend import SandboxBackend, isolation
 
 
 def _pytest_args(tests: Path, workdir: Path, extra: list[str]) -> list[str]:
@@ -106,6 +106,13 @@ def run_graders(
     state = engine.state
     if not state.order:
         raise GraderError(f"{display_path(tests)} has no tests")
+    notes = []
+    if backend_factory is SandboxBackend and "no OS sandbox" in isolation():
+        notes.append(f"sandbox: {isolation()}")
+    if state.disqualified:  # caught at run time: the whole exercise fails, not only that test
+        for name in state.order:
+            result = state.items[name]
+            result.status, result.message, result.hint = "error", state.disqualified, None
     return ExerciseResult(
         exercise=exercise,
         tests=[state.items[n] for n in state.order],
@@ -113,6 +120,7 @@ def run_graders(
         submission=display_path(submission),
         hidden_included=hidden_included,
         artifacts=dict(state.artifacts),
+        notes=notes,
     )
 
 

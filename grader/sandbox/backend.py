@@ -60,7 +60,7 @@ RUNTIME_FILES = {  # the worker's own code, copied beside it under names a submi
 NOBODY = 65534
 _LIVE: set[int] = set()  # the pids of the workers this process runs now
 GRACE = 1.0  # seconds past a call's limit before the worker is killed from outside
-OUTPUT_KEEP = 4096  # bytes of a call's output kept for the report
+OUTPUT_KEEP = 3000  # bytes of a call's output kept for the report
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,12 @@ def isolation() -> str:
     """One line on how submissions are isolated on this machine, for reports."""
     if _bwrap():
         return "bubblewrap sandbox: separate process, file system and PID namespace"
-    why = (
-        "bubblewrap is not installed"
-        if shutil.which("bwrap") is None
-        else "bubblewrap cannot run here"
-    )
+    if os.environ.get("DLGRADE_NO_BWRAP"):
+        why = "bubblewrap turned off by DLGRADE_NO_BWRAP"
+    elif shutil.which("bwrap") is None:
+        why = "bubblewrap is not installed"
+    else:
+        why = "bubblewrap cannot run here"
     who = " under uid 65534" if _can_drop_privileges() else ""
     return (
         f"worker process{who} with limits, no OS sandbox ({why}): a hostile submission could "
@@ -403,6 +404,8 @@ class SandboxBackend:
             code = self._proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return "it stopped answering"
+        if _bwrap() and code > 128:  # bwrap reports its child's death by signal n as 128 + n
+            code = 128 - code
         if code < 0:
             name = signal.Signals(-code).name
             extra = " (over its CPU-time limit)" if -code == signal.SIGXCPU else ""
@@ -436,6 +439,10 @@ class SandboxBackend:
     # -- the Backend protocol ------------------------------------------------------------------
     def import_error(self) -> str | None:
         return self._error or self._forbidden
+
+    def violation(self) -> str | None:
+        """Why the exercise must score 0 whatever the tests said (a forbidden import at run time)."""
+        return self._forbidden
 
     def has(self, name: str) -> bool:
         if name not in self._has:

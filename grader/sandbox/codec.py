@@ -62,13 +62,13 @@ def _encode(value: Any, out: list[bytes], depth: int) -> None:
         out.append(b"C" + _C128.pack(value.real, value.imag))
     elif kind is str:
         out.append(b"S" + _text(value))
-    elif kind is np.ndarray or isinstance(value, np.generic):
+    elif kind is np.ndarray or (isinstance(value, np.generic) and kind.__module__ == "numpy"):
         array = np.asarray(value)
-        if type(array) is not np.ndarray or array.dtype.kind not in NUMERIC_KINDS:
+        if array.dtype.kind not in NUMERIC_KINDS:
             raise TypeError(f"an array of dtype {array.dtype} is not plain data")
         if array.dtype.fields is not None or array.dtype.hasobject:
             raise TypeError("a structured array is not plain data")
-        array = np.ascontiguousarray(array)
+        array = np.array(array, copy=True, order="C")  # (ascontiguousarray makes 0-d 1-d)
         header = b"Y" if kind is not np.ndarray else b"A"  # Y: a NumPy scalar
         out.append(header + _text(array.dtype.str) + _U32.pack(array.ndim))
         out.extend(_U32.pack(int(n)) for n in array.shape)

@@ -1,0 +1,505 @@
+"""The sandbox against hostile submissions: one submission per attack, graded in one run beside
+honest ones. Each attack must score what its honest part earns (here 0, unless said otherwise),
+the run must finish, and the honest submissions graded after it keep their full marks.
+
+The run happens in a child process (as a class would be graded), so an attack that killed or
+corrupted the grader shows up here as a failure instead of taking the test session down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.engine.plain import Opaque
+from grader.sandbox import codec
+from grader.sandbox.backend import SandboxBackend, _bwrap, _can_drop_privileges, isolation
+
+GRADERS = '''
+import numpy as np
+import pytest
+from grader.testing import expect_array, expect_unmodified
+
+@pytest.mark.points(1)
+@pytest.mark.time_limit(1)
+def test_double(student, rng):
+    """double(x) is 2 x."""
+    x = rng.normal(size=(3, 4))
+    expected = 2 * x
+    expect_array(student.double(x), expected)
+
+@pytest.mark.points(1)
+@pytest.mark.time_limit(1)
+def test_double_leaves_its_input(student, rng):
+    """double leaves x as it was."""
+    expect_unmodified(student.call("double", rng.normal(size=5)))
+
+@pytest.mark.points(1)
+@pytest.mark.time_limit(1)
+def test_triple(student, rng):
+    """triple(x) is 3 x."""
+    x = rng.normal(size=3)
+    expect_array(student.triple(x), 3 * x)
+'''
+
+HONEST = """
+import numpy as np
+
+def double(x):
+    return 2 * x
+
+def triple(x):
+    return 3 * x
+"""
+
+# name -> (source, the score it honestly earns, a text its failures must mention or None).
+# Returning a wrong value without touching the input honestly earns test_double_leaves_its_input.
+ATTACKS: dict[str, tuple[str, int, str | None]] = {
+    "sys_exit": ("import sys\ndef double(x):\n    sys.exit(0)\n", 0, "SystemExit"),
+    "os_exit": ("import os\ndef double(x):\n    os._exit(0)\n", 0, "ended during the call"),
+    "patch_comparisons": (
+        """
+        import numpy as np, numpy.testing, builtins
+        np.allclose = lambda *a, **k: True
+        np.array_equal = lambda *a, **k: True
+        numpy.testing.assert_allclose = lambda *a, **k: None
+        def double(x):
+            import builtins
+            builtins.AssertionError = type("Nothing", (Exception,), {})
+            return x
+        """,
+        1,
+        None,
+    ),
+    "read_caller_frames": (
+        """
+        import sys, inspect
+        def double(x):
+            for info in inspect.stack():
+                for name, value in info.frame.f_locals.items():
+                    if name == "expected":
+                        return value
+            f = sys._getframe()
+            while f is not None:
+                if "expected" in f.f_locals:
+                    return f.f_locals["expected"]
+                f = f.f_back
+            return x
+        """,
+        1,
+        None,
+    ),
+    "mutate_inputs": ("def double(x):\n    x *= 2\n    return x\n", 1, "in place"),
+    "lying_subclass": (
+        """
+        import numpy as np
+        class Always(np.ndarray):
+            def __eq__(self, other): return True
+            def __ne__(self, other): return False
+        def double(x):
+            return np.zeros_like(x).view(Always)
+        """,
+        1,
+        "Always",
+    ),
+    "array_protocol": (
+        """
+        class Fake:
+            def __init__(self, x): self.x = x
+            def __array__(self, *a, **k): return 2 * self.x
+            def __eq__(self, other): return True
+        def double(x):
+            return Fake(x)
+        """,
+        1,
+        "Fake",
+    ),
+    "generator": ("def double(x):\n    return (v for v in x)\n", 1, "generator"),
+    "import_torch": ("import torch\ndef double(x):\n    return 2 * x\n", 0, "torch is not allowed"),
+    "dynamic_import": (
+        """
+        import importlib
+        def double(x):
+            try:
+                importlib.import_module("to" + "rch")
+            except ImportError:
+                pass
+            return 2 * x
+        def triple(x):
+            return 3 * x
+        """,
+        0,
+        "torch is not allowed",
+    ),
+    "dunder_import_scipy": (
+        "def double(x):\n    __import__('sci' + 'py')\n    return 2 * x\n",
+        0,
+        "scipy is not allowed",
+    ),
+    "import_the_grader": (
+        """
+        def double(x):
+            try:
+                mod = __import__("gra" + "der")
+            except ImportError:
+                return x
+            return 2 * x
+        """,
+        0,
+        "grader is not allowed",
+    ),
+    "endless_loop_ignoring_signals": (
+        """
+        import signal
+        def double(x):
+            for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
+                signal.signal(s, signal.SIG_IGN)
+            while True:
+                pass
+        """,
+        0,
+        "did not finish",
+    ),
+    "memory_hog": (
+        """
+        def double(x):
+            hoard = []
+            while True:
+                hoard.append(bytearray(100 << 20))
+        """,
+        0,
+        None,
+    ),
+    "output_flood": (
+        """
+        import sys
+        def double(x):
+            for _ in range(20000):
+                sys.stdout.write("\\x1b[2J\\x1b[31m" + "spam " * 100 + "\\n")
+            return x
+        """,
+        1,
+        None,
+    ),
+    "outlives_the_call": (
+        """
+        import os, time
+        def double(x):
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    time.sleep(600)
+                os._exit(0)
+            return x
+        """,
+        1,
+        None,
+    ),
+    "crash_mid_test": (
+        "import os, signal\ndef double(x):\n    os.kill(os.getpid(), signal.SIGSEGV)\n",
+        0,
+        "SIGSEGV",
+    ),
+    "never_answers": (
+        """
+        import os, signal, time
+        def double(x):
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            for fd in range(3, 1024):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            time.sleep(600)
+        """,
+        0,
+        None,
+    ),
+}
+
+# attacks whose defence needs the OS sandbox (they work against a plain process of the same user)
+NEEDS_OS_SANDBOX = {
+    "kill_the_parent": (
+        """
+        import os, signal
+        def double(x):
+            for pid in (os.getppid(), 1):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for entry in os.listdir("/proc"):
+                if entry.isdigit() and int(entry) != os.getpid():
+                    try:
+                        os.kill(int(entry), signal.SIGKILL)
+                    except OSError:
+                        pass
+            return x
+        """,
+        0,
+        None,
+    ),
+    "find_the_reference": (
+        """
+        import os, sys
+        def _find():
+            for root in ["/", "/tmp", "/work", "/root", "/home", os.getcwd(), *sys.path]:
+                for dirpath, dirs, files in os.walk(root):
+                    if dirpath.count(os.sep) > 8 or dirpath.startswith(("/proc", "/sys", "/usr", "/dev")):
+                        dirs[:] = []
+                        continue
+                    if os.path.basename(dirpath) == "solutions" and "toy.py" in files:
+                        return os.path.join(dirpath, "toy.py")
+        def double(x):
+            path = _find()
+            if path is None:
+                return x
+            ns = {}
+            exec(open(path).read(), ns)
+            return ns["double"](x)
+        """,
+        0,
+        None,
+    ),
+    "write_into_the_results": (
+        """
+        def double(x):
+            try:
+                with open(RESULTS + "/pwned", "w") as f:
+                    f.write("0wned")
+            except OSError:
+                pass
+            return x
+        """,
+        0,
+        None,
+    ),
+}
+
+RUN_ALL = """
+import json, sys
+from pathlib import Path
+from grader.engine.runner import run_graders
+tests, out = Path(sys.argv[1]), {}
+for path in sys.argv[2:]:
+    result = run_graders(tests, Path(path), exercise="toy", seed=3)
+    out[Path(path).stem] = {
+        "score": result.score,
+        "tests": {t.name: [t.status, t.message, t.output] for t in result.tests},
+    }
+print(json.dumps(out))
+"""
+
+
+def _write(path: Path, source: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
+    return path
+
+
+def _stray_workers() -> list[str]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"dlgrade_rt_worker" in cmdline:
+            found.append(entry)
+    return found
+
+
+@pytest.fixture(scope="module")
+def attack_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, Path]:
+    """Grades every attack, each followed by an honest submission, in one grading process."""
+    root = tmp_path_factory.mktemp("attacks")
+    graders = _write(root / "graders" / "test_toy.py", GRADERS)
+    _write(root / "course" / "solutions" / "toy.py", HONEST)  # the "reference" to steal
+    results_dir = root / "results"
+    results_dir.mkdir()
+    paths = []
+    attacks = {**ATTACKS, **(NEEDS_OS_SANDBOX if _bwrap() else {})}  # never unleashed unconfined
+    for i, (name, (source, _, _)) in enumerate(attacks.items()):
+        source = textwrap.dedent(source).replace("RESULTS", repr(str(results_dir)))
+        paths.append(_write(root / "subs" / name / f"{name}.py", source))
+        paths.append(_write(root / "subs" / f"honest{i}" / f"honest{i}.py", HONEST))
+    _write(root / "subs" / "sys_exit" / "conftest.py", "raise SystemExit('conftest ran')\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN_ALL, str(graders), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=600,  # the bound: a hung grader fails here
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), results_dir, root
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attack_earns_only_its_honest_score(attack_run, name: str) -> None:
+    results, _, _ = attack_run
+    _, honest_score, must_mention = ATTACKS[name]
+    got = results[name]
+    assert got["score"] == honest_score, got
+    if must_mention:
+        messages = " ".join(m for _, m, _ in got["tests"].values())
+        assert must_mention in messages, messages
+
+
+def test_honest_submissions_keep_full_marks_beside_the_attacks(attack_run) -> None:
+    results, _, _ = attack_run
+    honest = {k: v["score"] for k, v in results.items() if k.startswith("honest")}
+    assert len(honest) == len(ATTACKS) + (len(NEEDS_OS_SANDBOX) if _bwrap() else 0)
+    assert set(honest.values()) == {3.0}, honest
+
+
+def test_a_runtime_forbidden_import_fails_the_whole_exercise(attack_run) -> None:
+    results, _, _ = attack_run
+    tests = results["dynamic_import"]["tests"]
+    assert all(status == "error" for status, _, _ in tests.values())  # triple was right, too
+
+
+def test_output_flood_is_capped_and_made_harmless(attack_run) -> None:
+    results, _, _ = attack_run
+    output = results["output_flood"]["tests"]["test_double"][2]
+    assert len(output) < 6000
+    assert "\x1b" not in output and "bytes of output dropped" in output
+
+
+def test_nothing_the_workers_started_is_left(attack_run) -> None:
+    assert _stray_workers() == []
+
+
+def test_attacks_on_the_file_system_need_the_os_sandbox(attack_run) -> None:
+    """With bubblewrap the grader's files are out of sight; without it the check says so."""
+    results, results_dir, _ = attack_run
+    if _bwrap():
+        for name in NEEDS_OS_SANDBOX:  # at most the point for leaving x alone: never test_double
+            assert results[name]["score"] <= 1, (name, results[name])
+            assert results[name]["tests"]["test_double"][0] != "passed"
+        assert not (results_dir / "pwned").exists()
+    else:
+        assert "no OS sandbox" in isolation()
+
+
+def test_a_thousand_files_beside_the_submission_are_never_loaded(tmp_path: Path) -> None:
+    folder = tmp_path / "class"
+    for i in range(1000):
+        _write(folder / f"junk{i}.py", "raise SystemExit('junk ran')\n")
+    _write(folder / "conftest.py", "import pytest\nraise SystemExit('conftest ran')\n")
+    submission = _write(folder / "toy.py", HONEST)
+    graders = _write(tmp_path / "graders" / "test_toy.py", GRADERS)
+    from grader.engine.runner import run_graders
+
+    result = run_graders(graders, submission, exercise="toy", seed=3)
+    assert result.score == 3
+
+
+# -- the codec: plain data only, never code ------------------------------------------------------
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        -(10**30),
+        1.5,
+        float("nan"),
+        2 + 3j,
+        "ünïcode",
+        np.arange(12.0).reshape(3, 4),
+        np.arange(5, dtype=np.int64)[::2],
+        np.float64(2.5),
+        np.int32(-7),
+        np.zeros((0, 3)),
+        [1, (2.0, "x"), {"k": np.ones(2)}],
+        {1: None},
+        Opaque(7, "Generator"),
+    ],
+)
+def test_codec_round_trips_plain_data(value) -> None:
+    back = codec.decode(codec.encode(value))
+    assert type(back) is type(value)
+    if isinstance(value, np.ndarray):
+        assert back.dtype == value.dtype and np.array_equal(back, value)
+    elif isinstance(value, float) and value != value:
+        assert back != back
+    elif isinstance(value, list):
+        assert repr(back) == repr(value)
+    else:
+        assert back == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.array([object()]), np.zeros(2).view(np.recarray), object(), {(1, 2): 3}, lambda: 0],
+)
+def test_codec_refuses_what_is_not_plain(value) -> None:
+    with pytest.raises(TypeError):
+        codec.encode(value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x80\x04\x95",  # a pickle
+        b"A" + codec._text("O") + b"\x00\x00\x00\x00",  # an object array
+        b"A" + codec._text("<f8") + b"\x01\x00\x00\x00\x05\x00\x00\x00" + b"\x00" * 8,  # short
+        b"L\xff\xff\xff\xff",  # a list longer than the message
+        codec.encode(1) + b"junk",
+    ],
+)
+def test_codec_rejects_bytes_it_did_not_write(data: bytes) -> None:
+    with pytest.raises(codec.CodecError):
+        codec.decode(data)
+
+
+def test_arrays_passed_in_are_unchanged_on_the_grader_side(tmp_path: Path) -> None:
+    path = _write(tmp_path / "sub.py", "def double(x):\n    x[:] = 0\n    return x\n")
+    backend = SandboxBackend(path, "sub.py")
+    try:
+        x = np.arange(4.0)
+        raw = backend.call("double", (x,), {}, 5.0)
+        assert np.array_equal(x, np.arange(4.0))  # the grader's copy
+        assert np.array_equal(raw.args_after[0], np.zeros(4))  # what the submission did
+    finally:
+        backend.close()
+
+
+def test_handles_stay_in_the_worker_and_batched_calls_take_one_round_trip(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "sub.py",
+        "def draw(rng):\n    return int(rng.integers(10))\n",
+    )
+    backend = SandboxBackend(path, "sub.py")
+    try:
+        rng = backend.new("numpy.random.default_rng", (7,), {}).result
+        assert isinstance(rng, Opaque) and rng.type_name == "Generator"
+        draws = backend.repeat("draw", 1000, (rng,), {}, 5.0).result
+        mine = np.random.default_rng(7)
+        assert draws == [int(mine.integers(10)) for _ in range(1000)]
+    finally:
+        backend.close()
+
+
+def test_the_worker_runs_unprivileged_and_sees_only_its_folder(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "sub.py",
+        "import os\ndef who():\n    return [os.getuid(), sorted(os.listdir('.'))]\n",
+    )
+    (tmp_path / "secret.txt").write_text("the answers")
+    backend = SandboxBackend(path, "sub.py")
+    try:
+        uid, files = backend.call("who", (), {}, 5.0).result
+    finally:
+        backend.close()
+    assert files == ["sub.py"]
+    if os.geteuid() == 0 and (_bwrap() or _can_drop_privileges()):
+        assert uid == 65534
