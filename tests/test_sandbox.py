@@ -202,6 +202,23 @@ ATTACKS: dict[str, tuple[str, int, str | None]] = {
         1,
         None,
     ),
+    "fork_bomb": (
+        """
+        import os
+        def double(x):
+            for _ in range(10000):
+                try:
+                    if os.fork() == 0:
+                        while True:
+                            pass
+                except OSError:
+                    break
+            while True:
+                pass
+        """,
+        0,
+        "did not finish",
+    ),
     "crash_mid_test": (
         "import os, signal\ndef double(x):\n    os.kill(os.getpid(), signal.SIGSEGV)\n",
         0,

@@ -69,6 +69,7 @@ class Limits:
     cpu_seconds: int = 600  # CPU time of the whole worker
     file_size: int = 64 << 20  # the largest file the worker may write
     open_files: int = 256
+    processes: int = 32  # per worker; applied where the worker has a uid of its own
 
 
 class WorkerGone(Exception):
@@ -267,6 +268,9 @@ class SandboxBackend:
         cmd += [str(req_r), str(resp_w)]
         limits = self.limits
         drop = _bwrap() is None and _can_drop_privileges()
+        own_uid = drop or (
+            _bwrap() is not None and os.geteuid() == 0
+        )  # bwrap: uid 65534 in its own user namespace
 
         def in_child() -> (
             None
@@ -279,6 +283,8 @@ class SandboxBackend:
                 (resource.RLIMIT_CORE, 0),
             ):
                 resource.setrlimit(res, (value, value))
+            if own_uid:  # counted per uid: only where the worker's uid is its alone
+                resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
         kwargs: dict[str, Any] = {}
         if drop:

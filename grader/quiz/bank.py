@@ -1,0 +1,296 @@
+"""Question banks: `quizzes/<topic>.yaml`, read with line numbers, validated, rendered.
+
+A bank file:
+
+    topic: convolution                 # optional; the file name without .yaml by default
+    title: Convolutional networks      # optional; shown in history
+    questions:
+      - id: conv-stride-effect         # unique across all banks, stable (history refers to it)
+        text: "Markdown, with inline $math$"
+        choices: ["...", "...", "..."] # 3 to 6, all different
+        answer: 0                      # index of the single correct choice
+        explanation: "why; shown after the answer in practice mode"
+        difficulty: 1                  # 1 (recall) to 3 (calculation or synthesis)
+        tags: [stride]
+        fixed_order: false             # true keeps the order ("none of the above" last)
+      - id: conv-output-size
+        generator: conv_output_size    # a function of grader/quiz/generators.py
+        params: {max_input: 64}        # passed to it; it renders text, choices, answer, explanation
+        difficulty: 2
+        tags: [output size]
+
+This module never imports torch or NumPy: the quiz starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.quiz import generators
+
+MIN_CHOICES, MAX_CHOICES = 3, 6
+VALIDATION_SEEDS = 500
+QUESTION_KEYS = {
+    "id",
+    "text",
+    "choices",
+    "answer",
+    "explanation",
+    "difficulty",
+    "tags",
+    "fixed_order",
+    "generator",
+    "params",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a bank: where (file, line, question id) and what."""
+
+    path: Path
+    line: int | None
+    qid: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        who = f" [{self.qid}]" if self.qid else ""
+        return f"{where}{who}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A question ready to show: its text, its choices in bank order, the right one, why."""
+
+    text: str
+    choices: tuple[str, ...]
+    answer: int
+    explanation: str
+
+
+@dataclass
+class Question:
+    id: str
+    topic: str
+    path: Path
+    line: int
+    difficulty: int = 1
+    tags: tuple[str, ...] = ()
+    fixed_order: bool = False
+    text: str = ""
+    choices: tuple[str, ...] = ()
+    answer: int = 0
+    explanation: str = ""
+    generator: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, variant: int) -> Rendered:
+        """The question as shown; ``variant`` seeds a parametric question's numbers."""
+        if self.generator is None:
+            return Rendered(self.text, self.choices, self.answer, self.explanation)
+        out = generators.GENERATORS[self.generator](random.Random(variant), **self.params)
+        return Rendered(out["text"], tuple(out["choices"]), out["answer"], out["explanation"])
+
+
+@dataclass
+class Bank:
+    questions: dict[str, Question]
+    titles: dict[str, str]
+    problems: list[Problem]
+
+    def topics(self) -> list[str]:
+        return sorted({q.topic for q in self.questions.values()})
+
+
+# -- reading YAML with line numbers ----------------------------------------------------------
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_Loader):  # type: ignore[misc, valid-type]
+    """A safe loader that remembers the line of every mapping (as key ``__line__``)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def normalise_choice(choice: str) -> str:
+    """What makes two choices the same to a reader: case, spacing, 16 vs 16.0."""
+    text = " ".join(choice.split()).lower().strip(" .")
+    try:
+        return repr(float(text.replace(",", "")))
+    except ValueError:
+        return text
+
+
+def check_rendered(r: Any) -> str | None:
+    """Why a rendered question is unusable, or None."""
+    if not isinstance(r, Rendered):
+        return "the generator must return text, choices, answer and explanation"
+    if not r.text.strip():
+        return "empty text"
+    if not MIN_CHOICES <= len(r.choices) <= MAX_CHOICES:
+        return f"{len(r.choices)} choices; a question has {MIN_CHOICES} to {MAX_CHOICES}"
+    if not all(isinstance(c, str) and c.strip() for c in r.choices):
+        return "every choice must be non-empty text"
+    norm = [normalise_choice(c) for c in r.choices]
+    if len(set(norm)) != len(norm):
+        dup = next(c for c, n in zip(r.choices, norm, strict=True) if norm.count(n) > 1)
+        return f"duplicate or ambiguous choices ({dup!r} twice)"
+    if (
+        not isinstance(r.answer, int)
+        or isinstance(r.answer, bool)
+        or not 0 <= r.answer < len(r.choices)
+    ):
+        return f"answer {r.answer!r} is not the index of a choice (0 to {len(r.choices) - 1})"
+    if not r.explanation.strip():
+        return "empty explanation"
+    return None
+
+
+def _question(
+    raw: Any, path: Path, topic: str, index: int, problems: list[Problem]
+) -> Question | None:
+    if not isinstance(raw, dict):
+        problems.append(Problem(path, None, None, f"question {index + 1} is not a mapping"))
+        return None
+    line = raw.pop("__line__", None)
+    qid = raw.get("id")
+
+    def bad(message: str) -> None:
+        problems.append(Problem(path, line, qid if isinstance(qid, str) else None, message))
+
+    if not isinstance(qid, str) or not qid.strip():
+        bad("missing id")
+        return None
+    for key in sorted(set(raw) - QUESTION_KEYS):
+        bad(f"unknown field {key!r}")
+    difficulty = raw.get("difficulty", 1)
+    if difficulty not in (1, 2, 3):
+        bad(f"difficulty must be 1, 2 or 3, not {difficulty!r}")
+    tags = raw.get("tags", [])
+    if not _strings(tags):
+        bad("tags must be a list of strings")
+        tags = []
+    q = Question(
+        id=qid,
+        topic=topic,
+        path=path,
+        line=line or 0,
+        difficulty=difficulty if difficulty in (1, 2, 3) else 1,
+        tags=tuple(tags),
+        fixed_order=bool(raw.get("fixed_order", False)),
+    )
+    if "generator" in raw:
+        name = raw["generator"]
+        params = raw.get("params", {})
+        if name not in generators.GENERATORS:
+            bad(f"unknown generator {name!r} (known: {', '.join(sorted(generators.GENERATORS))})")
+            return None
+        if not isinstance(params, dict):
+            bad("params must be a mapping")
+            return None
+        for key in ("text", "choices", "answer", "explanation"):
+            if key in raw:
+                bad(f"a parametric question renders its own {key}; remove it")
+        q.generator, q.params = name, {k: v for k, v in params.items() if k != "__line__"}
+        return q
+    for key in ("text", "choices", "answer", "explanation"):
+        if key not in raw:
+            bad(f"missing field {key!r}")
+    if not _strings(raw.get("choices")):
+        if "choices" in raw:
+            bad("choices must be a list of strings")
+        return None
+    q.text = str(raw.get("text", ""))
+    q.choices = tuple(raw["choices"])
+    q.answer = raw.get("answer", -1)
+    q.explanation = str(raw.get("explanation") or "")
+    problem = check_rendered(Rendered(q.text, q.choices, q.answer, q.explanation))
+    if problem:
+        bad(problem)
+    return q
+
+
+def load_file(path: Path, problems: list[Problem]) -> tuple[str, str, list[Question]]:
+    """(topic, title, questions) of one bank file; problems are appended, never raised."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problems.append(Problem(path, line, None, f"YAML syntax: {getattr(exc, 'problem', exc)}"))
+        return path.stem, path.stem, []
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(path, None, None, f"cannot read: {exc}"))
+        return path.stem, path.stem, []
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+        problems.append(Problem(path, 1, None, "a bank is a mapping with a list `questions`"))
+        return path.stem, path.stem, []
+    topic = str(data.get("topic", path.stem))
+    title = str(data.get("title", topic))
+    found = [_question(raw, path, topic, i, problems) for i, raw in enumerate(data["questions"])]
+    return topic, title, [q for q in found if q is not None]
+
+
+def bank_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        files += sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml")) if p.is_dir() else [p]
+    return files
+
+
+def load(paths: list[Path]) -> Bank:
+    """Every bank under ``paths`` (files or folders), with the problems found while reading."""
+    problems: list[Problem] = []
+    questions: dict[str, Question] = {}
+    titles: dict[str, str] = {}
+    for path in bank_files(paths):
+        topic, title, found = load_file(path, problems)
+        titles[topic] = title
+        for q in found:
+            if q.id in questions:
+                first = questions[q.id]
+                problems.append(
+                    Problem(
+                        path, q.line, q.id, f"duplicate id (first at {first.path}:{first.line})"
+                    )
+                )
+                continue
+            questions[q.id] = q
+    return Bank(questions, titles, problems)
+
+
+def validate(paths: list[Path], seeds: int = VALIDATION_SEEDS) -> list[Problem]:
+    """Everything wrong with the banks, parametric questions rendered on ``seeds`` seeds."""
+    bank = load(paths)
+    problems = list(bank.problems)
+    for q in bank.questions.values():
+        if q.generator is None:
+            continue
+        for seed in range(seeds):
+            try:
+                problem = check_rendered(q.render(seed))
+            except Exception as exc:  # a generator is code: report, don't crash
+                problem = f"raised {type(exc).__name__}: {exc}"
+            if problem:
+                problems.append(
+                    Problem(
+                        q.path, q.line, q.id, f"generator {q.generator}, seed {seed}: {problem}"
+                    )
+                )
+                break
+    if not bank.questions and not problems:
+        problems.append(Problem(Path(", ".join(map(str, paths))), None, None, "no questions found"))
+    return problems
