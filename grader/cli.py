@@ -251,6 +251,11 @@ def generate(ctx: click.Context, app: AppContext, check_only: bool) -> None:
         click.echo("exercises/ is already up to date")
 
 
+from grader.quiz.cli import quiz  # noqa: E402 (the quiz group; it imports nothing heavy)
+
+cli.add_command(quiz)
+
+
 def main() -> None:
     cli.main(prog_name="dlgrade")
 

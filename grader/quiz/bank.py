@@ -206,9 +206,9 @@ def _question(
                 bad(f"a parametric question renders its own {key}; remove it")
         q.generator, q.params = name, {k: v for k, v in params.items() if k != "__line__"}
         return q
-    for key in ("text", "choices", "answer", "explanation"):
-        if key not in raw:
-            bad(f"missing field {key!r}")
+    missing = [key for key in ("text", "choices", "answer", "explanation") if key not in raw]
+    for key in missing:
+        bad(f"missing field {key!r}")
     if not _strings(raw.get("choices")):
         if "choices" in raw:
             bad("choices must be a list of strings")
@@ -218,7 +218,7 @@ def _question(
     q.answer = raw.get("answer", -1)
     q.explanation = str(raw.get("explanation") or "")
     problem = check_rendered(Rendered(q.text, q.choices, q.answer, q.explanation))
-    if problem:
+    if problem and not missing:
         bad(problem)
     return q
 

@@ -1,0 +1,280 @@
+"""`dlgrade quiz ...`: practice, exam, resume, history, validate. Never imports torch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from grader.errors import UserError
+from grader.paths import data_home
+
+
+def _banks(app: Any, bank_dir: Path | None) -> Path:
+    if bank_dir is not None:
+        if not bank_dir.is_dir():
+            raise UserError(f"no such folder: {bank_dir}")
+        return bank_dir
+    path = app.course().quizzes_dir
+    if not path.is_dir():
+        raise UserError(f"this course has no question banks ({path} is missing)")
+    return path
+
+
+def _load(app: Any, bank_dir: Path | None):
+    from grader.quiz.bank import load
+
+    bank = load([_banks(app, bank_dir)])
+    if bank.problems:
+        first = bank.problems[0]
+        more = (
+            f" (and {len(bank.problems) - 1} more: dlgrade quiz validate)"
+            if len(bank.problems) > 1
+            else ""
+        )
+        raise UserError(f"{first}{more}")
+    return bank
+
+
+def _store():
+    from grader.quiz.store import Store
+
+    return Store(data_home() / "quiz.sqlite")
+
+
+def _console(as_json: bool):
+    from rich.console import Console
+
+    # with --json the conversation goes to stderr, so stdout holds only the JSON object
+    return Console(stderr=as_json, highlight=False)
+
+
+def _play(session, seed: int | None, as_json: bool) -> None:
+    from grader.quiz.play import play_plain, review, use_plain_mode
+
+    out = _console(as_json)
+    if use_plain_mode(sys.stdin):
+        completed = play_plain(session, out)
+    else:
+        from grader.quiz.tui import play_interactive
+
+        completed = play_interactive(session)
+    if not completed:
+        out.print("the quiz is saved; continue it with `dlgrade quiz resume`")
+        if as_json:
+            click.echo(json.dumps(session.to_json()))
+        raise SystemExit(1)
+    review(session, out, seed)
+    if as_json:
+        click.echo(json.dumps(session.to_json()))
+
+
+def quiz_options(fn):
+    for decorator in reversed(
+        [
+            click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable)."),
+            click.option(
+                "--n", "n", type=int, default=10, show_default=True, help="How many questions."
+            ),
+            click.option(
+                "--difficulty",
+                type=click.IntRange(1, 3),
+                multiple=True,
+                help="Only questions of this difficulty, 1 to 3 (repeatable).",
+            ),
+            click.option(
+                "--seconds-per-question",
+                type=click.FloatRange(min=0),
+                default=60.0,
+                show_default=True,
+                help="Time for each question, from when it is shown; 0 for no limit.",
+            ),
+            click.option(
+                "--total-seconds",
+                type=click.FloatRange(min=1),
+                default=None,
+                help="A limit for the whole quiz.",
+            ),
+            click.option(
+                "--seed",
+                type=int,
+                default=None,
+                help="Draw the same quiz again (the seed is printed).",
+            ),
+            click.option(
+                "--bank",
+                "bank_dir",
+                type=click.Path(path_type=Path),
+                default=None,
+                help="Banks folder (default: the course's quizzes/).",
+            ),
+            click.option(
+                "--json", "as_json", is_flag=True, help="Print one JSON object at the end."
+            ),
+        ]
+    ):
+        fn = decorator(fn)
+    return fn
+
+
+def _run(app: Any, mode: str, weak: bool, **opts: Any) -> None:
+    from grader.quiz.play import QuizSettings, start
+
+    bank = _load(app, opts["bank_dir"])
+    store = _store()
+    settings = QuizSettings(
+        mode=mode,
+        n=opts["n"],
+        topics=opts["topics"],
+        difficulty=opts["difficulty"],
+        seconds_per_question=opts["seconds_per_question"] or None,
+        total_seconds=opts["total_seconds"],
+        seed=opts["seed"],
+        weak=weak,
+    )
+    session, seed = start(bank, store, settings)
+    out = _console(opts["as_json"])
+    rules = (
+        "practice: after each answer, the right one and why"
+        if mode == "practice"
+        else "exam rules: single best answer, no going back, no feedback until the end"
+    )
+    out.print(
+        f"[bold]{mode} quiz[/] · {session.total} question{'s' if session.total != 1 else ''} · seed {seed} · {rules}"
+    )
+    try:
+        _play(session, seed, opts["as_json"])
+    finally:
+        store.close()
+
+
+@click.group()
+def quiz() -> None:
+    """Timed multiple-choice quizzes: practice, exams, history.
+
+    \b
+    Examples:
+      dlgrade quiz practice --topic convolution --n 5
+      dlgrade quiz exam --n 20 --seconds-per-question 90
+      dlgrade quiz history
+    """
+
+
+@quiz.command()
+@quiz_options
+@click.option(
+    "--weak", is_flag=True, help="Draw more from your weakest topics and the questions you missed."
+)
+@click.pass_obj
+def practice(app: Any, weak: bool, **opts: Any) -> None:
+    """A practice quiz: after each answer, the right one and the explanation.
+
+    \b
+    Example:
+      dlgrade quiz practice --n 5 --seconds-per-question 30
+    """
+    _run(app, "practice", weak, **opts)
+
+
+@quiz.command()
+@quiz_options
+@click.pass_obj
+def exam(app: Any, **opts: Any) -> None:
+    """A quiz under exam rules: no feedback until the end, no way back to a closed question.
+
+    \b
+    Example:
+      dlgrade quiz exam --n 20 --seconds-per-question 90 --total-seconds 1800
+    """
+    _run(app, "exam", False, **opts)
+
+
+@quiz.command("resume")
+@click.option(
+    "--bank", "bank_dir", type=click.Path(path_type=Path), default=None, help="Banks folder."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+@click.pass_obj
+def resume_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
+    """Continue the last quiz that did not finish (the question open when it stopped counts as
+    timed out).
+
+    \b
+    Example:
+      dlgrade quiz resume
+    """
+    from grader.quiz.play import resume
+
+    bank = _load(app, bank_dir)
+    store = _store()
+    try:
+        session = resume(bank, store)
+        _console(as_json).print(
+            f"resuming: question {session.position + 1} of {session.total} ({session.score} correct so far)"
+        )
+        _play(session, None, as_json)
+    finally:
+        store.close()
+
+
+@quiz.command("history")
+@click.option(
+    "--bank",
+    "bank_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Banks folder (for topic titles).",
+)
+@click.pass_obj
+def history_cmd(app: Any, bank_dir: Path | None) -> None:
+    """Past attempts, the score per topic over time, and the weakest topics.
+
+    \b
+    Example:
+      dlgrade quiz history
+    """
+    from grader.quiz.play import history
+
+    titles: dict[str, str] = {}
+    try:
+        titles = _load(app, bank_dir).titles
+    except UserError:
+        pass  # history does not need the banks
+    store = _store()
+    try:
+        history(store, _console(False), titles)
+    finally:
+        store.close()
+
+
+@quiz.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+def validate(app: Any, paths: tuple[Path, ...]) -> None:
+    """Check question banks: every problem with its file, line and question id; exit 1 if any.
+
+    \b
+    Example:
+      dlgrade quiz validate quizzes/
+    """
+    from grader.quiz.bank import load
+    from grader.quiz.bank import validate as check
+
+    targets = list(paths) or [_banks(app, None)]
+    for p in targets:
+        if not p.exists():
+            raise UserError(f"no such file or folder: {p}")
+    problems = check(targets)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
+        raise SystemExit(1)
+    bank = load(targets)
+    generated = sum(1 for q in bank.questions.values() if q.generator)
+    click.echo(
+        f"ok: {len(bank.questions)} questions ({generated} parametric) in {len(bank.topics())} topics"
+    )
