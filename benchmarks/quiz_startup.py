@@ -51,6 +51,18 @@ def time_to_first_question(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+def time_to_first_question_in_a_terminal(cmd: list[str], env: dict[str, str]) -> float:
+    """The same, in a pseudo-terminal: the interactive interface (prompt_toolkit) included."""
+    import pexpect
+
+    start = time.perf_counter()
+    child = pexpect.spawn(cmd[0], cmd[1:], env=env, dimensions=(24, 80))
+    child.expect("Question 1 of", timeout=30)
+    elapsed = time.perf_counter() - start
+    child.terminate(force=True)
+    return elapsed
+
+
 def median_run(cmd: list[str], runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -73,10 +85,16 @@ def main() -> None:
         cmd = [exe, "quiz", "practice", "--bank", str(bank), "--n", "10", "--seed", "1"]
         time_to_first_question(cmd, env)  # warm the file cache
         quiz = statistics.median(time_to_first_question(cmd, env) for _ in range(args.runs))
+        tty = statistics.median(
+            time_to_first_question_in_a_terminal(cmd, env) for _ in range(args.runs)
+        )
     bare = median_run([sys.executable, "-c", "pass"], args.runs)
     numpy = median_run([sys.executable, "-c", "import numpy"], args.runs)
     print(
         f"dlgrade quiz practice, 1,000 questions, to the first question: median {quiz * 1e3:.0f} ms (target 300 ms)"
+    )
+    print(
+        f"the same in a terminal (interactive interface): median {tty * 1e3:.0f} ms (target 300 ms)"
     )
     print(f"python -c pass: {bare * 1e3:.0f} ms; python -c 'import numpy': {numpy * 1e3:.0f} ms")
     print(f"ratio to python -c pass: {quiz / bare:.1f}x")

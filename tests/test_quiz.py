@@ -619,3 +619,16 @@ def test_inline_math_is_made_readable_for_a_terminal(tex: str, shown: str) -> No
     from grader.quiz.texmath import readable
 
     assert readable(tex) == shown
+
+
+def test_the_bank_cache_follows_the_file(tmp_path: Path) -> None:
+    from grader.quiz.bank import _cache_file
+
+    path = tmp_path / "t.yaml"
+    path.write_text("questions:\n  - " + GOOD.replace("ID", "first") + "\n")
+    assert list(load([path]).questions) == ["first"]
+    assert _cache_file(path).is_file()
+    path.write_text("questions:\n  - " + GOOD.replace("ID", "second-one") + "\n")
+    assert list(load([path]).questions) == ["second-one"]
+    _cache_file(path).write_text("{not json")
+    assert list(load([path]).questions) == ["second-one"]

@@ -24,6 +24,9 @@ This module never imports torch or NumPy: the quiz starts in a fraction of a sec
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,10 +226,40 @@ def _question(
     return q
 
 
+def _cache_file(path: Path) -> Path:
+    from grader.paths import data_home
+
+    key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:20]
+    return data_home() / "cache" / "banks" / f"{key}.json"
+
+
+def _read_yaml(path: Path) -> Any:
+    """The file's data (mappings with their ``__line__``), from a JSON cache while the file is
+    unchanged: parsing YAML is most of the time a quiz takes to start."""
+    stat = path.stat()
+    stamp = [stat.st_mtime_ns, stat.st_size]
+    cache = _cache_file(path)
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached["stamp"] == stamp:
+            return cached["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"stamp": stamp, "data": data}), encoding="utf-8")
+        os.replace(tmp, cache)
+    except (OSError, TypeError, ValueError):
+        pass  # no cache (a read-only home, YAML dates): just slower next time
+    return data
+
+
 def load_file(path: Path, problems: list[Problem]) -> tuple[str, str, list[Question]]:
     """(topic, title, questions) of one bank file; problems are appended, never raised."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+        data = _read_yaml(path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
