@@ -255,6 +255,11 @@ from grader.quiz.cli import quiz  # noqa: E402 (the quiz group; it imports nothi
 
 cli.add_command(quiz)
 
+from grader.instructor.cli import grade, gradescope, release, report  # noqa: E402
+
+for command in (grade, release, gradescope, report):
+    cli.add_command(command)
+
 
 def main() -> None:
     cli.main(prog_name="dlgrade")

@@ -272,9 +272,14 @@ class SandboxBackend:
             _bwrap() is not None and os.geteuid() == 0
         )  # bwrap: uid 65534 in its own user namespace
 
-        def in_child() -> (
-            None
-        ):  # runs in the forked child, before exec: nothing the student controls yet
+        def in_child() -> None:
+            """Runs in the forked child before exec, before anything of the student's."""
+            try:  # killed with the grader, should the grader itself be killed
+                ctypes.CDLL(None, use_errno=True).prctl(
+                    1, signal.SIGKILL, 0, 0, 0
+                )  # PR_SET_PDEATHSIG
+            except (OSError, AttributeError):
+                pass
             for res, value in (
                 (resource.RLIMIT_AS, limits.memory),
                 (resource.RLIMIT_CPU, limits.cpu_seconds),

@@ -1,0 +1,1 @@
+"""The instructor side: grading a class, assignments and releases, Gradescope, nbgrader, reports."""

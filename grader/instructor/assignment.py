@@ -1,0 +1,184 @@
+"""Assignments (`assignments/<name>.yaml`) and the student bundle `dlgrade release` writes.
+
+    title: "Week 3: networks by hand"
+    due: 2026-12-10 23:59            # shown to students; ISO date and time
+    exercises:
+      - {name: backprop, weight: 0.6}  # weights: each exercise's share of the grade
+      - {name: conv, weight: 0.4}
+    quiz:                             # the practice quiz that comes with it (optional)
+      topics: [convolution]
+      n: 10
+      seconds_per_question: 60
+
+The bundle holds what a student needs and nothing of the instructor's: the
+stubs and public tests of the assignment's exercises, the banks of its quiz
+topics, the `grader` package to run them, and a README with the commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.course import Course
+from grader.errors import UserError
+
+
+@dataclass(frozen=True)
+class Assignment:
+    path: Path
+    name: str
+    title: str
+    due: dt.datetime | None
+    weights: dict[str, float]  # exercise -> weight, in the order given
+    quiz: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exercises(self) -> list[str]:
+        return list(self.weights)
+
+
+def load_assignment(path: Path, course: Course, check_quiz: bool = True) -> Assignment:
+    """Reads and checks an assignment file; every problem is one line naming the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"no such file: {path}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{path}{where}: YAML syntax: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: an assignment is a mapping with title and exercises")
+    entries = data.get("exercises")
+    if not isinstance(entries, list) or not entries:
+        raise UserError(f"{path}: `exercises` must list at least one exercise")
+    weights: dict[str, float] = {}
+    for entry in entries:
+        name = entry.get("name") if isinstance(entry, dict) else entry
+        weight = entry.get("weight", 1.0) if isinstance(entry, dict) else 1.0
+        if not isinstance(name, str) or name not in course.exercises:
+            raise UserError(
+                f"{path}: unknown exercise {name!r}; the course has {', '.join(course.exercises)}"
+            )
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
+            raise UserError(
+                f"{path}: the weight of {name} must be a positive number, not {weight!r}"
+            )
+        if name in weights:
+            raise UserError(f"{path}: {name} is listed twice")
+        weights[name] = float(weight)
+    due = data.get("due")
+    if due is not None and not isinstance(due, dt.datetime):
+        try:
+            due = dt.datetime.fromisoformat(str(due))
+        except ValueError:
+            raise UserError(
+                f"{path}: due {due!r} is not a date and time like 2026-12-10 23:59"
+            ) from None
+    quiz = data.get("quiz") or {}
+    if not isinstance(quiz, dict):
+        raise UserError(f"{path}: `quiz` must be a mapping (topics, n, seconds_per_question)")
+    if quiz.get("topics") and check_quiz:
+        from grader.quiz.bank import load
+
+        known = set(load([course.quizzes_dir]).topics()) if course.quizzes_dir.is_dir() else set()
+        for topic in quiz["topics"]:
+            if topic not in known:
+                raise UserError(f"{path}: quiz topic {topic!r} has no bank in {course.quizzes_dir}")
+    return Assignment(path, path.stem, str(data.get("title", path.stem)), due, weights, quiz)
+
+
+def _copy_package(target: Path) -> None:
+    source = Path(__file__).resolve().parents[1]
+    shutil.copytree(
+        source, target / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    shutil.copy(source.parent / "pyproject.toml", target / "pyproject.toml")
+
+
+def _student_readme(a: Assignment, course: Course) -> str:
+    due = a.due.strftime("%A %d %B %Y, %H:%M") if a.due else "see the course page"
+    total = sum(a.weights.values())
+    rows = "\n".join(f"| `{e}` | {w / total:.0%} |" for e, w in a.weights.items())
+    quiz = ""
+    if a.quiz.get("topics"):
+        topics = " ".join(f"--topic {t}" for t in a.quiz["topics"])
+        n = a.quiz.get("n", 10)
+        seconds = a.quiz.get("seconds_per_question", 60)
+        quiz = f"""
+## The practice quiz
+
+```bash
+dlgrade quiz practice {topics} --n {n} --seconds-per-question {seconds}
+```
+"""
+    first = a.exercises[0]
+    return f"""# {a.title}
+
+Due: {due}.
+
+| exercise | share of the grade |
+| --- | --- |
+{rows}
+
+## Set up (once)
+
+```bash
+python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e .
+```
+
+(`torch==2.13.0` is the CPU build on the course machines; elsewhere install torch as
+pytorch.org says for your machine, then `pip install -e .`.)
+
+## Work
+
+Write your code in `exercises/<name>.py`: each function has a docstring with the maths,
+the shapes and an example, and `raise NotImplementedError` where your code goes. Use
+NumPy and the standard library only. Then:
+
+```bash
+dlgrade list                 # the exercises and where you stand
+dlgrade check {first}          # grade one: tests, points, and what went wrong
+```
+
+`dlgrade check` runs the public tests. Your grade also counts hidden tests (edge
+cases: a batch of one, inputs left unmodified, large values...), so passing every
+public test is necessary, not sufficient. Hand in the files of `exercises/` as your
+course says.
+{quiz}"""
+
+
+def release(a: Assignment, course: Course, out: Path) -> list[Path]:
+    """Writes the student bundle of ``a`` to ``out`` (which must be new or empty)."""
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out} is not empty; release into a new folder")
+    for exercise in a.exercises:
+        for path in (course.stub(exercise), course.public_tests(exercise)):
+            if not path.is_file():
+                raise UserError(f"{path} is missing: run dlgrade generate first")
+    (out / "exercises").mkdir(parents=True, exist_ok=True)
+    for exercise in a.exercises:
+        shutil.copy(course.stub(exercise), out / "exercises" / course.stub(exercise).name)
+        shutil.copy(
+            course.public_tests(exercise), out / "exercises" / course.public_tests(exercise).name
+        )
+    course_yaml = {"title": a.title, "exercises": a.exercises}
+    (out / "course.yaml").write_text(yaml.safe_dump(course_yaml, sort_keys=False), encoding="utf-8")
+    topics = set(a.quiz.get("topics") or [])
+    if topics:
+        from grader.quiz.bank import load_file
+
+        (out / "quizzes").mkdir()
+        for bank in sorted(course.quizzes_dir.glob("*.yaml")):
+            topic, _, _ = load_file(bank, [])
+            if topic in topics:
+                shutil.copy(bank, out / "quizzes" / bank.name)
+    _copy_package(out)
+    (out / "README.md").write_text(_student_readme(a, course), encoding="utf-8")
+    return sorted(p for p in out.rglob("*") if p.is_file())

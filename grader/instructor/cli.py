@@ -1,0 +1,193 @@
+"""Instructor commands: grade a class, release an assignment, Gradescope, the grade report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+@click.command()
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Where grades go.",
+)
+@click.option(
+    "--exercise", "exercises", multiple=True, help="Only this exercise (repeatable; default: all)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Submissions graded at once (default: the cores).",
+)
+@click.pass_obj
+def grade(
+    app: Any, submissions: Path, out: Path, exercises: tuple[str, ...], workers: int | None
+) -> None:
+    """Grade a class: SUBMISSIONS/<student_id>/<exercise>.py, hidden tests included.
+
+    Writes OUT/grades.csv (a row per student, a column per exercise, the total),
+    OUT/<student_id>.json and OUT/gradescope/<student_id>/results.json. Started
+    again, it grades only what is new or changed since the last run.
+
+    \b
+    Example:
+      dlgrade grade submissions/ --out grades/ --workers 4
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from grader.instructor.grade import grade_class, students_in
+
+    course = app.course()
+    students_in(submissions)  # bad input is reported before any progress bar
+    for exercise in exercises:
+        course.require_exercise(exercise)
+    err = Console(stderr=True)
+    columns = (
+        TextColumn("grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("grading", total=None, rate="")
+        start: list[float] = []
+
+        def progress(done: int, total: int) -> None:
+            import time
+
+            now = time.perf_counter()
+            if not start:
+                start.extend([now, done])
+            rate = (done - start[1]) / (now - start[0]) if now > start[0] else 0.0
+            bar.update(task, completed=done, total=total, rate=f"{rate:.2f}/s")
+
+        summary = grade_class(
+            course,
+            submissions,
+            out,
+            exercises=list(exercises) or None,
+            workers=workers,
+            progress=progress,
+        )
+    click.echo(
+        f"graded {summary['graded']} submissions ({summary['kept']} unchanged since the last run kept) "
+        f"of {summary['students']} students in {summary['seconds']:.1f} s; grades in {out / 'grades.csv'}"
+    )
+
+
+@click.command()
+@click.argument("assignment", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="A new folder for the bundle.",
+)
+@click.pass_obj
+def release(app: Any, assignment: Path, out: Path) -> None:
+    """Write the student bundle of an assignment: stubs, public tests, quiz banks, a README.
+
+    Nothing of solutions/ and no hidden test goes in.
+
+    \b
+    Example:
+      dlgrade release assignments/week3.yaml --out release/week3
+    """
+    from grader.instructor.assignment import load_assignment
+    from grader.instructor.assignment import release as write_release
+
+    course = app.course()
+    a = load_assignment(assignment, course)
+    files = write_release(a, course, out)
+    click.echo(f"wrote {len(files)} files to {out}: {', '.join(a.exercises)} and their README")
+
+
+@click.group()
+def gradescope() -> None:
+    """Run the course's graders as a Gradescope autograder."""
+
+
+@gradescope.command("build")
+@click.argument("assignment", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The zip to upload.",
+)
+@click.pass_obj
+def gradescope_build(app: Any, assignment: Path, out: Path) -> None:
+    """Build autograder.zip (setup.sh, run_autograder, the graders) for Gradescope.
+
+    \b
+    Example:
+      dlgrade gradescope build assignments/week3.yaml --out autograder.zip
+    """
+    from grader.instructor.assignment import load_assignment
+    from grader.instructor.gradescope import build
+
+    course = app.course()
+    names = build(load_assignment(assignment, course), course, out)
+    click.echo(f"wrote {out} ({len(names)} files); upload it as the assignment's autograder")
+
+
+@gradescope.command("run")
+@click.argument("assignment", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--submission", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--metadata",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("/autograder/submission_metadata.json"),
+)
+@click.pass_obj
+def gradescope_run(
+    app: Any, assignment: Path, submission: Path, results: Path, metadata: Path
+) -> None:
+    """Grade one submission the way Gradescope asks (called by run_autograder)."""
+    from grader.instructor.assignment import load_assignment
+    from grader.instructor.gradescope import run
+
+    course = app.course()
+    a = load_assignment(assignment, course, check_quiz=False)  # the quiz banks are not graded here
+    out = run(a, course, submission, results, metadata)
+    click.echo(f"score {out['score']:g} / 100 written to {results}")
+
+
+@click.command()
+@click.argument("grades_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The HTML file to write.",
+)
+def report(grades_dir: Path, out: Path) -> None:
+    """The grade report of a graded class: distributions, tests most often failed, mistakes named.
+
+    \b
+    Example:
+      dlgrade report grades/ --out report.html
+    """
+    from grader.instructor.report import write_report
+
+    write_report(grades_dir, out)
+    click.echo(f"wrote {out}")
