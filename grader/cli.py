@@ -255,9 +255,9 @@ from grader.quiz.cli import quiz  # noqa: E402 (the quiz group; it imports nothi
 
 cli.add_command(quiz)
 
-from grader.instructor.cli import grade, gradescope, release, report  # noqa: E402
+from grader.instructor.cli import grade, gradescope, nbgrader_group, release, report  # noqa: E402
 
-for command in (grade, release, gradescope, report):
+for command in (grade, release, gradescope, report, nbgrader_group):
     cli.add_command(command)
 
 

@@ -22,9 +22,11 @@ from grader.generate.markers import hidden_lines
 from grader.sandbox.backend import SandboxBackend, isolation
 
 
-def _pytest_args(tests: Path, workdir: Path, extra: list[str]) -> list[str]:
+def _pytest_args(
+    tests: Path, workdir: Path, extra: list[str], only: str | None = None
+) -> list[str]:
     return [
-        str(tests),
+        f"{tests}::{only}" if only else str(tests),
         "-p",
         "grader.engine.plugin",
         "--disable-plugin-autoload",  # only our plugin: the grading run ignores what else is installed
@@ -44,7 +46,9 @@ def _pytest_args(tests: Path, workdir: Path, extra: list[str]) -> list[str]:
     ]
 
 
-def _run_pytest(tests: Path, options: EngineOptions, extra: list[str]) -> EngineConfig:
+def _run_pytest(
+    tests: Path, options: EngineOptions, extra: list[str], only: str | None = None
+) -> EngineConfig:
     engine = EngineConfig(options)
     before = set(sys.modules)
     err = io.StringIO()
@@ -52,7 +56,7 @@ def _run_pytest(tests: Path, options: EngineOptions, extra: list[str]) -> Engine
         workdir = Path(tmp)
         (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-            code = pytest.main(_pytest_args(tests, workdir, extra), plugins=[engine])
+            code = pytest.main(_pytest_args(tests, workdir, extra, only), plugins=[engine])
     for name in set(sys.modules) - before:  # forget the grader module and the submission
         module = sys.modules.get(name)
         if getattr(module, "__file__", None) == str(tests) or name.startswith(
@@ -90,8 +94,10 @@ def run_graders(
     hidden_included: bool = False,
     wanted_artifacts: frozenset[str] = frozenset(),
     mistakes: Registry | None = None,
+    only: str | None = None,
 ) -> ExerciseResult:
-    """Grades ``submission`` with the grader file ``tests``; ``mistakes`` names known mistakes."""
+    """Grades ``submission`` with the grader file ``tests`` (or only its test ``only``);
+    ``mistakes`` names known mistakes."""
     tests = tests.resolve()
     options = EngineOptions(
         submission=submission.resolve(),
@@ -102,7 +108,7 @@ def run_graders(
         wanted_artifacts=wanted_artifacts,
         mistakes=mistakes,
     )
-    engine = _run_pytest(tests, options, [])
+    engine = _run_pytest(tests, options, [], only)
     state = engine.state
     if not state.order:
         raise GraderError(f"{display_path(tests)} has no tests")

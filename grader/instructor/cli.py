@@ -191,3 +191,52 @@ def report(grades_dir: Path, out: Path) -> None:
 
     write_report(grades_dir, out)
     click.echo(f"wrote {out}")
+
+
+@click.group("nbgrader")
+def nbgrader_group() -> None:
+    """Run the course on nbgrader (Jupyter notebooks)."""
+
+
+@nbgrader_group.command("export")
+@click.option(
+    "--course",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The nbgrader course folder to write into.",
+)
+@click.option(
+    "--assignment",
+    default=None,
+    help="The assignment (assignments/NAME.yaml gives its exercises); default: all exercises as 'dlgrade'.",
+)
+@click.option("--exercise", "exercises", multiple=True, help="Only this exercise (repeatable).")
+@click.pass_obj
+def nbgrader_export(
+    app: Any, out: Path, assignment: str | None, exercises: tuple[str, ...]
+) -> None:
+    """Write nbgrader source notebooks and nbgrader_config.py for the course's exercises.
+
+    \b
+    Example:
+      dlgrade nbgrader export --course nbcourse --assignment week3
+      cd nbcourse && nbgrader generate_assignment week3
+    """
+    from grader.instructor.nbgrader_export import export
+
+    course = app.course()
+    name = assignment or "dlgrade"
+    chosen = list(exercises)
+    if not chosen:
+        spec = course.root / "assignments" / f"{name}.yaml"
+        if assignment and spec.is_file():
+            from grader.instructor.assignment import load_assignment
+
+            chosen = load_assignment(spec, course).exercises
+        else:
+            chosen = list(course.exercises)
+    written = export(course, out, name, chosen)
+    click.echo(
+        f"wrote {len(written)} files to {out}; next: cd {out} && nbgrader generate_assignment {name}"
+    )
