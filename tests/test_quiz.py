@@ -146,9 +146,12 @@ def test_sampling_is_reproducible_and_never_repeats() -> None:
 
 def test_topics_share_the_quiz_evenly() -> None:
     bank = load([BANKS])
+    three = ["perceptron", "losses", "convolution"]
     for seed in range(20):
-        got = [i.topic for i in draw(bank, n=6, seed=seed)]
-        assert sorted(got.count(t) for t in bank.topics()) == [2, 2, 2]
+        got = [i.topic for i in draw(bank, n=6, seed=seed, topics=three)]
+        assert sorted(got.count(t) for t in three) == [2, 2, 2]
+        spread = [i.topic for i in draw(bank, n=20, seed=seed)]
+        assert len(set(spread)) == 20  # twenty questions, one from each topic
     only = draw(bank, n=3, seed=1, topics=["convolution"], difficulty=[1])
     assert {(i.topic, bank.questions[i.qid].difficulty) for i in only} == {("convolution", 1)}
 
@@ -173,8 +176,8 @@ def test_choices_are_shuffled_unless_fixed(tmp_path: Path) -> None:
 
 
 def test_unknown_topic_is_a_user_error() -> None:
-    with pytest.raises(UserError, match="no topic 'gans'"):
-        draw(load([BANKS]), n=3, seed=1, topics=["gans"])
+    with pytest.raises(UserError, match="no topic 'quantum'"):
+        draw(load([BANKS]), n=3, seed=1, topics=["quantum"])
 
 
 def test_weak_practice_draws_more_from_missed_questions(tmp_path: Path) -> None:
@@ -184,18 +187,29 @@ def test_weak_practice_draws_more_from_missed_questions(tmp_path: Path) -> None:
     store.begin(s.items, mode="practice", seed=1, settings={})
     for item in list(s.items):
         s.show()
-        s.save(item.answer if item.topic != "softmax" else (item.answer + 1) % len(item.choices))
+        s.save(item.answer if item.topic != "losses" else (item.answer + 1) % len(item.choices))
     weights = weak_weights(store, {q.id: q.topic for q in bank.questions.values()})
-    picks = [i.topic for seed in range(30) for i in draw(bank, n=3, seed=seed, weights=weights)]
-    assert picks.count("softmax") > 0.6 * len(picks)
+    three = ["perceptron", "losses", "convolution"]
+    picks = [
+        i.topic
+        for seed in range(30)
+        for i in draw(bank, n=3, seed=seed, topics=three, weights=weights)
+    ]
+    assert picks.count("losses") > 0.6 * len(picks)  # a third of the questions, most of the picks
 
 
 # -- validation ---------------------------------------------------------------------------------------
 def test_the_shipped_banks_are_valid() -> None:
     assert validate([BANKS]) == []
     bank = load([BANKS])
-    assert len(bank.questions) >= 12 and len(bank.topics()) >= 3
-    assert sum(1 for q in bank.questions.values() if q.generator) >= 2
+    static = [q for q in bank.questions.values() if q.generator is None]
+    assert len(static) >= 240 and len(bank.topics()) >= 20
+    assert len({q.generator for q in bank.questions.values() if q.generator}) >= 20
+    for topic in bank.topics():  # every topic file holds at least twelve reviewed questions
+        assert sum(1 for q in static if q.topic == topic) >= 12, topic
+    for path in sorted(BANKS.glob("*.yaml")):  # and says how it was reviewed
+        head = path.read_text().split("questions:")[0]
+        assert "# Review:" in head and "# Revised on review:" in head, path.name
 
 
 GOOD = "{id: ID, text: t, choices: [a, b, c], answer: 0, explanation: e}"

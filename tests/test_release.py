@@ -78,12 +78,12 @@ def test_the_release_bundle_leaks_nothing(course: Course, tmp_path: Path) -> Non
     } <= names
     assert {
         "quizzes/convolution.yaml",
-        "quizzes/softmax.yaml",
+        "quizzes/losses.yaml",
     } <= names and "quizzes/perceptron.yaml" not in names
     assert not any(n.startswith("exercises/") and "perceptron" in n for n in names)
     readme = (out / "README.md").read_text()
     assert "Thursday 10 December 2026, 23:59" in readme and "dlgrade check backprop" in readme
-    assert "--topic convolution --topic softmax" in readme
+    assert "--topic convolution --topic losses" in readme
 
 
 def test_the_bundle_works_as_a_course_for_the_student(tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_release_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
         ("title: t\nexercises: [nope]\n", "unknown exercise 'nope'"),
         ("title: t\nexercises:\n  - {name: conv, weight: -1}\n", "must be a positive number"),
         ("title: t\nexercises: [conv]\ndue: next week\n", "is not a date"),
-        ("title: t\nexercises: [conv]\nquiz: {topics: [gans]}\n", "quiz topic 'gans'"),
+        ("title: t\nexercises: [conv]\nquiz: {topics: [quantum]}\n", "quiz topic 'quantum'"),
         ("title: [t\n", "YAML syntax"),
     ],
 )

@@ -61,6 +61,7 @@ def conv_output_size(rng: random.Random, max_input: int = 64) -> dict[str, Any]:
     distractors = sorted(wrong, key=lambda v: (abs(v - out), v))
     choices, answer = _choices(rng, str(out), [str(v) for v in distractors])
     return {
+        "data": {"n": n, "k": k, "s": s, "p": p, "value": out},
         "text": (
             f"A convolution with a ${k}\\times{k}$ kernel, stride {s} and zero padding {p} "
             f"(on every side) is applied to a ${n}\\times{n}$ input. What is the width of its output?"
@@ -96,6 +97,7 @@ def softmax_probability(rng: random.Random, classes: int = 3) -> dict[str, Any]:
     choices, answer = _choices(rng, f"{p:.3f}", texts)
     z = ", ".join(str(v) for v in logits)
     return {
+        "data": {"logits": logits, "i": i, "value": p},
         "text": (
             f"A classifier outputs the logits $z = ({z})$. What probability does softmax give "
             f"class {i + 1}?"
@@ -108,3 +110,640 @@ def softmax_probability(rng: random.Random, classes: int = 3) -> dict[str, Any]:
             "logits by their sum is not a probability, and the sigmoid of one logit ignores the others."
         ),
     }
+
+
+# -- helpers for numeric questions -----------------------------------------------------------
+def _numeric(
+    rng: random.Random, value: float, wrongs: list[float | None], fmt: str = "{:g}", k: int = 4
+) -> tuple[list[str], int]:
+    """Choices for a computed ``value``: the distractors the mistakes give, then, if fewer than
+    ``k - 1`` differ once formatted, plausible neighbours of the value."""
+    integer = fmt.endswith("d}")
+
+    def show(v: float) -> str:
+        return fmt.format(int(round(v)) if integer else v)
+
+    correct = show(value)
+    texts: list[str] = []
+    for w in wrongs:
+        if w is None or (isinstance(w, float) and not math.isfinite(w)) or (integer and w <= 0):
+            continue
+        t = show(w)
+        if t != correct and t not in texts:
+            texts.append(t)
+    step = 1
+    while len(texts) < k - 1:
+        for w in (value * (1 + 0.25 * step) + step, value * (1 - 0.2 * step) - step):
+            if integer and w <= 0:
+                w = value + 2 * step + 1
+            t = show(w)
+            if t != correct and t not in texts and len(texts) < k - 1:
+                texts.append(t)
+        step += 1
+    return _choices(rng, correct, texts[: k - 1], k)
+
+
+def _question(
+    text: str, choices: list[str], answer: int, explanation: str, **data: Any
+) -> dict[str, Any]:
+    return {
+        "text": text,
+        "choices": choices,
+        "answer": answer,
+        "explanation": explanation,
+        "data": data,
+    }
+
+
+@generator("transposed_conv_output_size")
+def transposed_conv_output_size(rng: random.Random) -> dict[str, Any]:
+    n, k, s = rng.randint(3, 16), rng.choice([2, 3, 4, 5]), rng.choice([1, 2, 2, 3])
+    p = rng.choice([0, 1]) if k > 2 else 0
+    out = (n - 1) * s - 2 * p + k
+    wrongs = [
+        (n + 2 * p - k) // s + 1,
+        n * s,
+        (n - 1) * s + k,
+        (n - 1) * s - p + k,
+        n * s - 2 * p + k,
+    ]
+    choices, answer = _numeric(rng, out, wrongs, "{:d}")
+    return _question(
+        f"A transposed convolution (`ConvTranspose2d`) with a ${k}\\times{k}$ kernel, stride {s} and "
+        f"padding {p} is applied to a ${n}\\times{n}$ input. What is the width of its output?",
+        choices,
+        answer,
+        f"A transposed convolution inverts the shape rule of a convolution: "
+        f"$(n - 1) s - 2p + k$ = $({n} - 1)\\cdot{s} - 2\\cdot{p} + {k}$ = {out}. "
+        "Using the convolution formula instead shrinks the input; forgetting the padding or the −1 are the usual slips.",
+        n=n,
+        k=k,
+        s=s,
+        p=p,
+        value=out,
+    )
+
+
+@generator("dense_parameter_count")
+def dense_parameter_count(rng: random.Random) -> dict[str, Any]:
+    d_in, d_out = rng.choice([32, 64, 100, 128, 256, 784]), rng.choice([10, 16, 64, 128, 300])
+    value = d_in * d_out + d_out
+    choices, answer = _numeric(
+        rng, value, [d_in * d_out, d_in * d_out + d_in, (d_in + 1) * (d_out + 1)], "{:d}"
+    )
+    return _question(
+        f"How many trainable parameters does a fully connected layer from {d_in} inputs to {d_out} outputs (with bias) have?",
+        choices,
+        answer,
+        f"A weight per (input, output) pair plus one bias per output: ${d_in}\\cdot{d_out} + {d_out}$ = {value}.",
+        d_in=d_in,
+        d_out=d_out,
+        value=value,
+    )
+
+
+@generator("conv_parameter_count")
+def conv_parameter_count(rng: random.Random) -> dict[str, Any]:
+    c, f, k = rng.choice([1, 3, 16, 32, 64]), rng.choice([8, 16, 32, 64]), rng.choice([1, 3, 5, 7])
+    value = f * (c * k * k + 1)
+    wrongs = [f * c * k * k, f * (k * k + 1), f * k * k + 1, c * f * k]
+    choices, answer = _numeric(rng, value, wrongs, "{:d}")
+    return _question(
+        f"How many trainable parameters does a `Conv2d({c}, {f}, kernel_size={k})` layer (with bias) have?",
+        choices,
+        answer,
+        f"Each of the {f} filters has ${c}\\cdot{k}\\cdot{k}$ weights (it spans every input channel) and one bias: "
+        f"${f}\\cdot({c}\\cdot{k * k} + 1)$ = {value}. The input's height and width do not matter: the weights are shared.",
+        c=c,
+        f=f,
+        k=k,
+        value=value,
+    )
+
+
+@generator("lstm_parameter_count")
+def lstm_parameter_count(rng: random.Random) -> dict[str, Any]:
+    d, h = rng.choice([8, 16, 32, 50, 100]), rng.choice([16, 32, 64, 128])
+    value = 4 * (h * d + h * h + 2 * h)
+    wrongs = [
+        4 * (h * d + h * h + h),
+        h * d + h * h + 2 * h,
+        3 * (h * d + h * h + 2 * h),
+        4 * (h * d + 2 * h),
+    ]
+    choices, answer = _numeric(rng, value, wrongs, "{:d}")
+    return _question(
+        f"How many parameters does `torch.nn.LSTM(input_size={d}, hidden_size={h})` (one layer) have?",
+        choices,
+        answer,
+        f"Four gates (i, f, g, o), each with input weights ${h}\\times{d}$, recurrent weights ${h}\\times{h}$ and, "
+        f"in PyTorch, two bias vectors of {h}: $4({h}\\cdot{d} + {h}\\cdot{h} + 2\\cdot{h})$ = {value}. "
+        "A GRU has three gates; textbooks with one bias per gate give 4(... + h).",
+        d=d,
+        h=h,
+        value=value,
+    )
+
+
+@generator("gru_parameter_count")
+def gru_parameter_count(rng: random.Random) -> dict[str, Any]:
+    d, h = rng.choice([8, 16, 32, 50, 100]), rng.choice([16, 32, 64, 128])
+    value = 3 * (h * d + h * h + 2 * h)
+    wrongs = [4 * (h * d + h * h + 2 * h), 3 * (h * d + h * h + h), 2 * (h * d + h * h + 2 * h)]
+    choices, answer = _numeric(rng, value, wrongs, "{:d}")
+    return _question(
+        f"How many parameters does `torch.nn.GRU(input_size={d}, hidden_size={h})` (one layer) have?",
+        choices,
+        answer,
+        f"Three gates (reset, update, new), each with ${h}\\times{d}$ input weights, ${h}\\times{h}$ recurrent "
+        f"weights and two bias vectors of {h} in PyTorch: $3({h}\\cdot{d} + {h}\\cdot{h} + 2\\cdot{h})$ = {value}.",
+        d=d,
+        h=h,
+        value=value,
+    )
+
+
+@generator("embedding_parameter_count")
+def embedding_parameter_count(rng: random.Random) -> dict[str, Any]:
+    v, d = rng.choice([1000, 5000, 10000, 30000, 50000]), rng.choice([50, 100, 128, 300, 512])
+    value = v * d
+    choices, answer = _numeric(rng, value, [v * d + d, v + d, v * d + v], "{:d}")
+    return _question(
+        f"An embedding layer maps a vocabulary of {v} tokens to vectors of size {d}. How many parameters does it have?",
+        choices,
+        answer,
+        f"An embedding is a lookup table, one row of {d} numbers per token and no bias: ${v}\\cdot{d}$ = {value}. "
+        "It equals a linear layer applied to one-hot vectors, without the bias.",
+        v=v,
+        d=d,
+        value=value,
+    )
+
+
+@generator("receptive_field")
+def receptive_field(rng: random.Random) -> dict[str, Any]:
+    layers = [(rng.choice([3, 3, 5]), rng.choice([1, 1, 2])) for _ in range(rng.randint(2, 4))]
+    r, jump = 1, 1
+    for k, s in layers:
+        r += (k - 1) * jump
+        jump *= s
+    naive = 1 + sum(k - 1 for k, _ in layers)
+    summed = sum(k for k, _ in layers)
+    product = 1
+    for k, _ in layers:
+        product *= k
+    choices, answer = _numeric(rng, r, [naive, summed, product, r + jump], "{:d}")
+    stack = ", ".join(f"{k}×{k} stride {s}" for k, s in layers)
+    return _question(
+        f"What is the receptive field (in input pixels, along one axis) of one output of this stack of "
+        f"convolutions, input first: {stack}?",
+        choices,
+        answer,
+        "Each layer adds $(k - 1)$ times the product of the strides before it: "
+        f"$r = 1 + \\sum_l (k_l - 1) \\prod_{{j<l}} s_j$ = {r}. Ignoring the strides gives {naive}.",
+        layers=layers,
+        value=r,
+    )
+
+
+@generator("matmul_shape")
+def matmul_shape(rng: random.Random) -> dict[str, Any]:
+    b, n, k, m = rng.sample(range(2, 65), 4)  # four different sizes, so no shape is ambiguous
+    correct = f"({b}, {n}, {m})"
+    wrongs = [f"({b}, {m}, {n})", f"({n}, {m})", f"({b}, {n}, {k})", f"({b}, {k}, {m})"]
+    choices, answer = _choices(rng, correct, wrongs)
+    return _question(
+        f"`A` has shape ({b}, {n}, {k}) and `B` has shape ({k}, {m}). What is the shape of `A @ B`?",
+        choices,
+        answer,
+        f"`@` multiplies the last two axes, ({n}, {k}) by ({k}, {m}) gives ({n}, {m}), the inner {k} disappears, "
+        f"and the leading batch axis {b} is broadcast: {correct}.",
+        shapes=[[b, n, k], [k, m]],
+        value=[b, n, m],
+    )
+
+
+@generator("cross_entropy_value")
+def cross_entropy_value(rng: random.Random) -> dict[str, Any]:
+    logits = [rng.randint(-2, 3) for _ in range(3)]
+    y = rng.randrange(3)
+    lse = math.log(sum(math.exp(z) for z in logits))
+    value = lse - logits[y]
+    p = math.exp(logits[y] - lse)
+    wrongs = [-math.log(1 / 3), 1 - p, -logits[y] + max(logits), -math.log10(p), lse]
+    choices, answer = _numeric(rng, value, wrongs, "{:.3f}")
+    z = ", ".join(map(str, logits))
+    return _question(
+        f"Logits $z = ({z})$, true class {y + 1}. What is the cross-entropy loss $-\\log \\mathrm{{softmax}}(z)_{{{y + 1}}}$ (natural log)?",
+        choices,
+        answer,
+        f"$-\\log p_y = \\log \\sum_j e^{{z_j}} - z_y$ = {lse:.3f} − {logits[y]} = {value:.3f}. "
+        "Forgetting the log-sum-exp, using $1 - p$ or a base-10 log are the usual slips.",
+        logits=logits,
+        y=y,
+        value=value,
+    )
+
+
+@generator("sigmoid_bce")
+def sigmoid_bce(rng: random.Random) -> dict[str, Any]:
+    z = rng.choice([-3, -2, -1, -0.5, 0.5, 1, 2, 3])
+    t = rng.choice([0, 1])
+    s = 1 / (1 + math.exp(-z))
+    value = -(t * math.log(s) + (1 - t) * math.log(1 - s))
+    wrongs = [
+        -(t * math.log(1 - s) + (1 - t) * math.log(s)),
+        abs(t - s),
+        (t - s) ** 2,
+        -math.log(s),
+    ]
+    choices, answer = _numeric(rng, value, wrongs, "{:.3f}")
+    return _question(
+        f"A binary classifier outputs the logit $z = {z:g}$ for a sample of label $t = {t}$. What is the binary "
+        "cross-entropy $-[t \\log \\sigma(z) + (1 - t) \\log(1 - \\sigma(z))]$?",
+        choices,
+        answer,
+        f"$\\sigma({z:g})$ = {s:.3f}, so the loss is $-\\log$ of the probability given to the true label: {value:.3f}.",
+        z=z,
+        t=t,
+        value=value,
+    )
+
+
+@generator("perceptron_update")
+def perceptron_update(rng: random.Random) -> dict[str, Any]:
+    w = [rng.randint(-3, 3) for _ in range(2)]
+    x = [rng.randint(-2, 3) for _ in range(2)]
+    b = rng.randint(-2, 2)
+    lr = rng.choice([1, 0.5])
+    score = w[0] * x[0] + w[1] * x[1] + b
+    pred = 1 if score > 0 else 0
+    y = 1 - pred  # a mistake, so the rule changes w
+    sign = y - pred
+    new = [w[i] + lr * sign * x[i] for i in range(2)]
+
+    def fmt(v: list[float]) -> str:
+        return "(" + ", ".join(f"{a:g}" for a in v) + ")"
+
+    wrongs = [
+        fmt([w[i] - lr * sign * x[i] for i in range(2)]),  # the sign of the correction reversed
+        fmt(w),  # no update: "the prediction was close enough"
+        fmt([w[i] + lr * x[i] for i in range(2)]),  # always adding x
+        fmt([w[i] + sign * x[i] for i in range(2)]),  # the learning rate forgotten
+    ]
+    extra = 1
+    while len({fmt(new), *wrongs}) < 4:  # the mistakes coincide on these numbers: add neighbours
+        wrongs.append(fmt([new[0] + extra, new[1] - extra]))
+        extra += 1
+    choices, answer = _choices(rng, fmt(new), wrongs)
+    return _question(
+        f"A perceptron (labels 0/1, $f(x) = 1$ if $w \\cdot x + b > 0$) has $w = {fmt(w)}$, $b = {b}$. It sees "
+        f"$x = {fmt(x)}$ with label $y = {y}$. What is $w$ after one update with learning rate {lr:g}?",
+        choices,
+        answer,
+        f"$w \\cdot x + b$ = {score}, so $f(x) = {pred}$ and $y - f(x) = {sign}$: "
+        f"$w \\leftarrow w + {lr:g}\\cdot({sign})\\cdot x$ = {fmt(new)}.",
+        w=w,
+        x=x,
+        b=b,
+        y=y,
+        lr=lr,
+        value=new,
+    )
+
+
+@generator("momentum_step")
+def momentum_step(rng: random.Random) -> dict[str, Any]:
+    w, v, g = (
+        rng.choice([1.0, 0.5, -1.0, 2.0]),
+        rng.choice([0.0, 0.2, -0.4, 1.0]),
+        rng.choice([0.5, -1.0, 2.0, 1.5]),
+    )
+    beta, lr = rng.choice([0.9, 0.5]), rng.choice([0.1, 0.01])
+    v_new = beta * v + g
+    value = w - lr * v_new
+    wrongs = [w - lr * g, w - lr * (v + g), w + lr * v_new, w - lr * (beta * g + v)]
+    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    return _question(
+        f"SGD with momentum (as in PyTorch: $v \\leftarrow \\beta v + g$, $w \\leftarrow w - \\eta v$), with $\\beta = {beta}$, "
+        f"$\\eta = {lr}$. The weight is $w = {w}$, the velocity $v = {v}$, the gradient $g = {g}$. What is $w$ after the step?",
+        choices,
+        answer,
+        f"$v$ = {beta}·{v} + {g} = {v_new:.4g}; $w$ = {w} − {lr}·{v_new:.4g} = {value:.4g}. "
+        "Plain SGD would ignore $v$; adding the step instead of subtracting climbs the loss.",
+        w=w,
+        v=v,
+        g=g,
+        beta=beta,
+        lr=lr,
+        value=value,
+    )
+
+
+@generator("adam_first_step")
+def adam_first_step(rng: random.Random) -> dict[str, Any]:
+    w, g = rng.choice([1.0, 0.5, -2.0]), rng.choice([0.001, 0.5, -3.0, 40.0])
+    lr = rng.choice([0.1, 0.01, 0.001])
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    m, v = (1 - b1) * g, (1 - b2) * g * g
+    m_hat, v_hat = m / (1 - b1), v / (1 - b2)
+    value = w - lr * m_hat / (math.sqrt(v_hat) + eps)
+    no_correction = w - lr * m / (math.sqrt(v) + eps)
+    wrongs = [w - lr * g, no_correction, w + lr * math.copysign(1, g), w - lr * m]
+    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    return _question(
+        f"Adam ($\\beta_1 = 0.9$, $\\beta_2 = 0.999$, $\\epsilon = 10^{{-8}}$, learning rate {lr}) takes its first step "
+        f"from $w = {w}$ with gradient $g = {g}$. What is $w$ after it?",
+        choices,
+        answer,
+        "On the first step the bias-corrected moments are exactly $\\hat m = g$ and $\\hat v = g^2$, so the step is "
+        f"$\\eta\\, g / (|g| + \\epsilon) \\approx \\eta\\,\\mathrm{{sign}}(g)$ whatever the size of $g$: $w$ = {value:.4g}. "
+        "Without the bias correction the step is $\\sqrt{1-\\beta_2}/(1-\\beta_1) \\approx 0.32$ times that.",
+        w=w,
+        g=g,
+        lr=lr,
+        value=value,
+    )
+
+
+@generator("discounted_return")
+def discounted_return(rng: random.Random) -> dict[str, Any]:
+    rewards = [rng.choice([0, 0, 1, -1, 2]) for _ in range(rng.randint(3, 5))]
+    if not any(rewards):
+        rewards[-1] = 1
+    gamma = rng.choice([0.9, 0.5, 0.8])
+    value = sum(r * gamma**t for t, r in enumerate(rewards))
+    wrongs = [
+        sum(rewards),
+        sum(r * gamma ** (t + 1) for t, r in enumerate(rewards)),
+        sum(r * gamma ** (len(rewards) - 1 - t) for t, r in enumerate(rewards)),
+        gamma * sum(rewards),
+    ]
+    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    return _question(
+        f"An episode gives the rewards $r_0, r_1, \\dots = {tuple(rewards)}$. What is the discounted return $G_0 = "
+        f"\\sum_t \\gamma^t r_t$ with $\\gamma = {gamma}$?",
+        choices,
+        answer,
+        "The first reward counts fully ($\\gamma^0 = 1$), each later one is discounted once more: "
+        f"$G_0$ = {value:.4g}. Starting the powers at 1, or reversing them, are the usual slips.",
+        rewards=rewards,
+        gamma=gamma,
+        value=value,
+    )
+
+
+def _td_data(rng: random.Random) -> tuple[float, float, list[float], float, float, int]:
+    q_sa = rng.choice([0.0, 0.5, 1.0, -1.0])
+    r = rng.choice([0.0, 1.0, -1.0, 2.0])
+    q_next = [rng.choice([0.0, 0.5, 1.0, 2.0, -0.5]) for _ in range(3)]
+    return q_sa, r, q_next, rng.choice([0.5, 0.1]), rng.choice([0.9, 0.99]), rng.randrange(3)
+
+
+@generator("q_learning_update")
+def q_learning_update(rng: random.Random) -> dict[str, Any]:
+    q, r, nxt, alpha, gamma, a_next = _td_data(rng)
+    value = q + alpha * (r + gamma * max(nxt) - q)
+    sarsa = q + alpha * (r + gamma * nxt[a_next] - q)
+    wrongs = [sarsa, r + gamma * max(nxt), q + alpha * (r + max(nxt) - q), q + alpha * (r - q)]
+    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    return _question(
+        f"Q-learning with $\\alpha = {alpha}$, $\\gamma = {gamma}$: $Q(s, a) = {q}$, the reward is {r}, and the next "
+        f"state's values are $Q(s', \\cdot) = {tuple(nxt)}$ (not terminal). The next action taken is {a_next + 1}. "
+        "What is the new $Q(s, a)$?",
+        choices,
+        answer,
+        f"Q-learning bootstraps on the best next value, whatever action follows: $Q \\leftarrow Q + \\alpha(r + \\gamma \\max_{{a'}} Q(s', a') - Q)$ "
+        f"= {q} + {alpha}({r} + {gamma}·{max(nxt)} − {q}) = {value:.4g}. Using the action taken next is SARSA.",
+        q=q,
+        r=r,
+        next=nxt,
+        alpha=alpha,
+        gamma=gamma,
+        a_next=a_next,
+        value=value,
+    )
+
+
+@generator("sarsa_update")
+def sarsa_update(rng: random.Random) -> dict[str, Any]:
+    q, r, nxt, alpha, gamma, a_next = _td_data(rng)
+    value = q + alpha * (r + gamma * nxt[a_next] - q)
+    qlearn = q + alpha * (r + gamma * max(nxt) - q)
+    wrongs = [
+        qlearn,
+        r + gamma * nxt[a_next],
+        q + alpha * (r + nxt[a_next] - q),
+        q + alpha * (r - q),
+    ]
+    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    return _question(
+        f"SARSA with $\\alpha = {alpha}$, $\\gamma = {gamma}$: $Q(s, a) = {q}$, the reward is {r}, the next state's "
+        f"values are $Q(s', \\cdot) = {tuple(nxt)}$ (not terminal) and the next action taken is {a_next + 1}. "
+        "What is the new $Q(s, a)$?",
+        choices,
+        answer,
+        f"SARSA bootstraps on the action actually taken next: $Q + \\alpha(r + \\gamma Q(s', a') - Q)$ = "
+        f"{q} + {alpha}({r} + {gamma}·{nxt[a_next]} − {q}) = {value:.4g}. The max belongs to Q-learning.",
+        q=q,
+        r=r,
+        next=nxt,
+        alpha=alpha,
+        gamma=gamma,
+        a_next=a_next,
+        value=value,
+    )
+
+
+@generator("epsilon_greedy_probability")
+def epsilon_greedy_probability(rng: random.Random) -> dict[str, Any]:
+    eps, a = rng.choice([0.1, 0.2, 0.3, 0.5]), rng.choice([3, 4, 5, 10])
+    greedy = rng.random() < 0.5
+    value = 1 - eps + eps / a if greedy else eps / a
+    wrongs = [1 - eps, eps, eps / (a - 1), 1 - eps + eps / a, eps / a, 1 / a]
+    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    which = "the greedy action" if greedy else "one particular non-greedy action"
+    return _question(
+        f"ε-greedy with $\\epsilon = {eps}$ over {a} actions (the random choice is uniform over all {a}, the greedy "
+        f"one included). What is the probability of choosing {which}?",
+        choices,
+        answer,
+        f"With probability $1 - \\epsilon$ the greedy action, and with probability $\\epsilon$ a uniform draw that "
+        f"may also pick it: greedy $1 - \\epsilon + \\epsilon/{a}$, any other $\\epsilon/{a}$. Here {value:.4g}.",
+        epsilon=eps,
+        actions=a,
+        greedy=greedy,
+        value=value,
+    )
+
+
+@generator("ucb_score")
+def ucb_score(rng: random.Random) -> dict[str, Any]:
+    q, n, t, c = (
+        rng.choice([0.2, 0.5, 1.0]),
+        rng.choice([1, 4, 10, 25]),
+        rng.choice([10, 50, 100, 1000]),
+        rng.choice([1.0, 2.0]),
+    )
+    value = q + c * math.sqrt(math.log(t) / n)
+    wrongs = [
+        q + c * math.sqrt(t / n),
+        q + c * math.log(t) / n,
+        q + math.sqrt(c * math.log(t) / n),
+        q + c * math.sqrt(math.log10(t) / n),
+    ]
+    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    return _question(
+        f"UCB1 scores an arm with estimated value {q}, pulled {n} times out of $t = {t}$, with $c = {c:g}$. "
+        "What is its score $Q + c\\sqrt{\\ln t / N}$?",
+        choices,
+        answer,
+        f"$\\ln {t}$ = {math.log(t):.4g}; the bonus is {c:g}·√({math.log(t):.4g}/{n}) = {value - q:.4g}, so the score "
+        f"is {value:.4g}. Rarely tried arms get a large bonus, which shrinks as $N$ grows.",
+        q=q,
+        n=n,
+        t=t,
+        c=c,
+        value=value,
+    )
+
+
+@generator("inverted_dropout_scale")
+def inverted_dropout_scale(rng: random.Random) -> dict[str, Any]:
+    p, x = rng.choice([0.1, 0.2, 0.25, 0.5, 0.8]), rng.choice([1.0, 2.0, 3.0, 4.0])
+    value = x / (1 - p)
+    choices, answer = _numeric(rng, value, [x * (1 - p), x / p, x, x * p], "{:.4g}")
+    return _question(
+        f"Inverted dropout with drop probability $p = {p}$ at training time. An activation of {x} is kept. "
+        "What value does the layer output for it?",
+        choices,
+        answer,
+        f"Kept units are divided by the keep probability $1 - p$ = {1 - p:g}, so that the expected output equals the "
+        f"input and nothing changes at test time: {x}/{1 - p:g} = {value:.4g}.",
+        p=p,
+        x=x,
+        value=value,
+    )
+
+
+@generator("batchnorm_output")
+def batchnorm_output(rng: random.Random) -> dict[str, Any]:
+    batch = rng.choice(
+        [[1.0, 2.0, 3.0, 6.0], [0.0, 2.0, 4.0, 6.0], [2.0, 2.0, 4.0, 8.0], [-1.0, 1.0, 3.0, 5.0]]
+    )
+    i = rng.randrange(4)
+    gamma, beta = rng.choice([1.0, 2.0, 0.5]), rng.choice([0.0, 1.0, -1.0])
+    mean = sum(batch) / 4
+    var = sum((b - mean) ** 2 for b in batch) / 4
+    value = gamma * (batch[i] - mean) / math.sqrt(var + 1e-5) + beta
+    var_unbiased = sum((b - mean) ** 2 for b in batch) / 3
+    wrongs = [
+        gamma * (batch[i] - mean) / math.sqrt(var_unbiased) + beta,
+        gamma * (batch[i] - mean) / var + beta,
+        (batch[i] - mean) / math.sqrt(var),
+        gamma * batch[i] + beta,
+    ]
+    choices, answer = _numeric(rng, value, wrongs, "{:.3f}")
+    return _question(
+        f"Batch normalisation at training time, one feature, batch ${tuple(batch)}$, $\\gamma = {gamma}$, "
+        f"$\\beta = {beta}$, $\\epsilon = 10^{{-5}}$. What does it output for the entry {batch[i]} (position {i + 1})?",
+        choices,
+        answer,
+        f"The batch mean is {mean:g} and the (biased, divide-by-n) variance {var:g}: "
+        f"$\\gamma (x - \\mu)/\\sqrt{{\\sigma^2 + \\epsilon}} + \\beta$ = {value:.3f}. Dividing by the variance instead of "
+        "the standard deviation, or forgetting γ and β, are the usual slips.",
+        batch=batch,
+        i=i,
+        gamma=gamma,
+        beta=beta,
+        value=value,
+    )
+
+
+@generator("kl_gaussians")
+def kl_gaussians(rng: random.Random) -> dict[str, Any]:
+    mu1, s1 = rng.choice([0.0, 0.5, 1.0, -1.0]), rng.choice([0.5, 1.0, 2.0])
+    mu2, s2 = rng.choice([0.0, 1.0]), rng.choice([1.0, 2.0])
+    if s1 == s2:  # equal spreads make KL symmetric; the question is about its asymmetry too
+        s1 = 0.5 if s2 != 0.5 else 1.0
+    value = math.log(s2 / s1) + (s1**2 + (mu1 - mu2) ** 2) / (2 * s2**2) - 0.5
+    reverse = math.log(s1 / s2) + (s2**2 + (mu2 - mu1) ** 2) / (2 * s1**2) - 0.5
+    wrongs = [
+        reverse,
+        (mu1 - mu2) ** 2 / 2,
+        math.log(s2 / s1) + (s1**2 + (mu1 - mu2) ** 2) / (2 * s2**2),
+        abs(math.log(s2 / s1)),
+    ]
+    choices, answer = _numeric(rng, value, wrongs, "{:.4f}")
+    return _question(
+        f"What is $\\mathrm{{KL}}(\\mathcal{{N}}({mu1:g}, {s1:g}^2) \\,\\|\\, \\mathcal{{N}}({mu2:g}, {s2:g}^2))$ (in nats)?",
+        choices,
+        answer,
+        "For one-dimensional Gaussians, $\\mathrm{KL} = \\log(\\sigma_2/\\sigma_1) + (\\sigma_1^2 + (\\mu_1 - \\mu_2)^2)/(2\\sigma_2^2) - 1/2$ "
+        f"= {value:.4f}. KL is not symmetric: the reverse direction gives {reverse:.4f}.",
+        mu1=mu1,
+        s1=s1,
+        mu2=mu2,
+        s2=s2,
+        value=value,
+    )
+
+
+@generator("attention_scale")
+def attention_scale(rng: random.Random) -> dict[str, Any]:
+    d_model, heads = rng.choice([256, 512, 768, 1024]), rng.choice([4, 8, 16])
+    d_k = d_model // heads
+    value = 1 / math.sqrt(d_k)
+    choices, answer = _numeric(
+        rng,
+        value,
+        [1 / math.sqrt(d_model), 1 / d_k, 1 / math.sqrt(heads), math.sqrt(d_k)],
+        "{:.4g}",
+    )
+    return _question(
+        f"A transformer with $d_{{model}} = {d_model}$ and {heads} heads scales the dot products $QK^T$ of each head "
+        "by which factor before the softmax?",
+        choices,
+        answer,
+        f"Each head works in $d_k = d_{{model}}/h$ = {d_k} dimensions, and a dot product of two such random unit-variance "
+        f"vectors has variance $d_k$; dividing by $\\sqrt{{d_k}}$ keeps the softmax out of saturation: 1/√{d_k} = {value:.4g}.",
+        d_model=d_model,
+        heads=heads,
+        value=value,
+    )
+
+
+@generator("normalized_adjacency")
+def normalized_adjacency(rng: random.Random) -> dict[str, Any]:
+    n = 4
+    edges = set()
+    while len(edges) < rng.randint(3, 5):
+        a, b = rng.sample(range(n), 2)
+        edges.add((min(a, b), max(a, b)))
+    adj = [[0] * n for _ in range(n)]
+    for a, b in edges:
+        adj[a][b] = adj[b][a] = 1
+    i, j = sorted(rng.choice(sorted(edges)))
+    deg = [sum(row) + 1 for row in adj]  # with the self-loop of A + I
+    value = 1 / math.sqrt(deg[i] * deg[j])
+    no_loop = [sum(row) for row in adj]
+    wrongs = [
+        1 / math.sqrt(no_loop[i] * no_loop[j]) if no_loop[i] and no_loop[j] else None,
+        1 / deg[i],
+        1 / (deg[i] * deg[j]),
+        1.0,
+    ]
+    choices, answer = _numeric(rng, value, wrongs, "{:.4f}")
+    edge_list = ", ".join(f"{a + 1}–{b + 1}" for a, b in sorted(edges))
+    return _question(
+        f"An undirected graph on nodes 1 to 4 has the edges {edge_list}. A GCN layer uses "
+        f"$\\hat A = \\tilde D^{{-1/2}}(A + I)\\tilde D^{{-1/2}}$, where $\\tilde D$ holds the degrees of $A + I$. What is $\\hat A_{{{i + 1},{j + 1}}}$?",
+        choices,
+        answer,
+        f"With self-loops, node {i + 1} has degree {deg[i]} and node {j + 1} degree {deg[j]}; the entry of an edge is "
+        f"$1/\\sqrt{{d_i d_j}}$ = {value:.4f}. Forgetting the self-loops changes the degrees.",
+        edges=sorted(edges),
+        i=i,
+        j=j,
+        value=value,
+    )

@@ -56,20 +56,63 @@ SYMBOLS = {
     r"\omega": "ω",
     r"\Delta": "Δ",
     r"\Sigma": "Σ",
-    r",": " ",
+    r"\dots": "…",
+    r"\ldots": "…",
+    r"\cdots": "⋯",
+    r"\mid": "|",
+    r"\sim": "~",
+    r"\propto": "∝",
+    r"\odot": "⊙",
+    r"\otimes": "⊗",
+    r"\top": "ᵀ",
+    r"\ell": "ℓ",
+    r"\cup": "∪",
+    r"\cap": "∩",
+    r"\forall": "∀",
+    r"\exists": "∃",
+    r"\kappa": "κ",
+    r"\xi": "ξ",
+    r"\nu": "ν",
+    r"\zeta": "ζ",
+    r"\chi": "χ",
+    r"\Phi": "Φ",
+    r"\Omega": "Ω",
+    r"\Lambda": "Λ",
+    r"\Theta": "Θ",
+    r"\Pi": "Π",
+    r"\pm": "±",
+    r"\circ": "∘",
+    r"\ll": "≪",
+    r"\gg": "≫",
+    r"\,": " ",
     r"\;": " ",
     r"\quad": "  ",
 }
-SUPER = str.maketrans("0123456789+-=()nijkT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱʲᵏᵀ")
+SUPER = str.maketrans("0123456789+-=()nijkTtalmsxd", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱʲᵏᵀᵗᵃˡᵐˢˣᵈ")
 SUB = str.maketrans("0123456789+-=()ijknt", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ᵢⱼₖₙₜ")
 BINARY = {r"\cdot", r"\times", r"\leftarrow", r"\rightarrow", r"\to", r"\leq", r"\le", r"\geq"}
-BINARY |= {r"\ge", r"\neq", r"\approx", r"\in"}
+BINARY |= {
+    r"\ge",
+    r"\neq",
+    r"\approx",
+    r"\in",
+    r"\mid",
+    r"\sim",
+    r"\propto",
+    r"\odot",
+    r"\otimes",
+    r"\cup",
+    r"\cap",
+    r"\pm",
+    r"\ll",
+    r"\gg",
+}
 WORDS = {r"\log", r"\exp", r"\max", r"\min", r"\ln", r"\quad", r"\,", r"\;"}
 _COMMANDS = sorted(SYMBOLS, key=len, reverse=True)
 _COMMAND_RE = re.compile(
     "(?:"
     + "|".join(re.escape(c) + (r"(?![A-Za-z])" if c[-1].isalpha() else "") for c in _COMMANDS)
-    + ")[ ]*"
+    + ")(?:[ ]+(?=[A-Za-z0-9(\\[{|]))?"
 )
 
 
@@ -77,8 +120,8 @@ def _command(m: re.Match[str]) -> str:
     name = m.group(0).rstrip(" ")
     if name in BINARY:
         return f" {SYMBOLS[name]} "
-    if name in WORDS:
-        return SYMBOLS[name] + " "
+    if name in WORDS:  # log x, but log(x) and max_a
+        return SYMBOLS[name] + (" " if m.group(0).endswith(" ") else "")
     return SYMBOLS[name]  # a symbol: LaTeX drops the space after it
 
 
@@ -90,6 +133,12 @@ def _script(body: str, table: dict[int, int]) -> str | None:
 def _math(expr: str) -> str:
     expr = re.sub(r"\\(?:mathrm|text|mathbf|operatorname)\{([^{}]*)\}", r"\1", expr)
     expr = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", expr)
+    expr = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", expr)
+    expr = re.sub(r"\\hat\s*\{?([A-Za-z])\}?", "\\1\u0302", expr)
+    expr = re.sub(r"\\tilde\s*\{?([A-Za-z])\}?", "\\1\u0303", expr)
+    expr = re.sub(r"\\bar\s*\{?([A-Za-z])\}?", "\\1\u0304", expr)
+    expr = re.sub(r"\\(?:mathcal|mathbb|boldsymbol)\{([^{}]*)\}", r"\1", expr)
+    expr = expr.replace("\\ ", " ").replace("\\!", "")
     expr = _COMMAND_RE.sub(_command, expr)
 
     def script(m: re.Match[str]) -> str:
@@ -97,7 +146,10 @@ def _math(expr: str) -> str:
         converted = _script(body, SUPER if m.group(1) == "^" else SUB)
         if converted is not None:
             return converted
-        return f"{m.group(1)}({body})" if len(body) > 1 else m.group(0)
+        if len(body) == 1:
+            return m.group(0)
+        plain = body.isascii() and body.isalnum()  # d_model, not e^(zᵢ)
+        return f"{m.group(1)}{body}" if plain else f"{m.group(1)}({body})"
 
     expr = re.sub(r"(_)(?:\{([^{}]*)\}|([A-Za-z0-9]))", script, expr)  # inner subscripts first
     expr = re.sub(r"(\^)(?:\{([^{}]*)\}|([A-Za-z0-9]))", script, expr)

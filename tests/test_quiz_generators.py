@@ -1,0 +1,183 @@
+"""Every parametric generator: its answer against an independent computation (torch or NumPy),
+on many seeds; the right choice is the computed value, the distractors are not."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from grader.quiz.generators import GENERATORS
+
+SEEDS = range(40)
+
+
+def _params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _receptive_field(layers: list[tuple[int, int]]) -> int:
+    """The input positions one output depends on, found by autograd through a 1-d conv stack."""
+    size = 1
+    for k, s in reversed(layers):
+        size = (size - 1) * s + k
+    x = torch.ones(1, 1, size + 8, requires_grad=True)
+    h = x
+    for k, s in layers:
+        h = F.conv1d(h, torch.ones(1, 1, k), stride=s)
+    h[0, 0, 0].backward()
+    return int((x.grad != 0).sum())
+
+
+def _sgd_momentum(w: float, v: float, g: float, beta: float, lr: float) -> float:
+    p = torch.nn.Parameter(torch.tensor([w], dtype=torch.float64))
+    opt = torch.optim.SGD([p], lr=lr, momentum=beta)
+    opt.state[p]["momentum_buffer"] = torch.tensor([v], dtype=torch.float64)
+    p.grad = torch.tensor([g], dtype=torch.float64)
+    opt.step()
+    return p.item()
+
+
+def _adam(w: float, g: float, lr: float) -> float:
+    p = torch.nn.Parameter(torch.tensor([w], dtype=torch.float64))
+    opt = torch.optim.Adam([p], lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    p.grad = torch.tensor([g], dtype=torch.float64)
+    opt.step()
+    return p.item()
+
+
+def _dropout_kept(p: float, x: float) -> float:
+    torch.manual_seed(0)
+    out = F.dropout(torch.full((1000,), x, dtype=torch.float64), p=p, training=True)
+    return out[out != 0][0].item()
+
+
+def _batchnorm(batch: list[float], i: int, gamma: float, beta: float) -> float:
+    bn = nn.BatchNorm1d(1, eps=1e-5).double().train()
+    with torch.no_grad():
+        bn.weight.fill_(gamma)
+        bn.bias.fill_(beta)
+    return bn(torch.tensor(batch, dtype=torch.float64)[:, None])[i, 0].item()
+
+
+def _kl(mu1: float, s1: float, mu2: float, s2: float) -> float:
+    from torch.distributions import Normal, kl_divergence
+
+    return kl_divergence(Normal(mu1, s1), Normal(mu2, s2)).item()
+
+
+def _gcn_entry(edges: list[list[int]], i: int, j: int) -> float:
+    a = np.eye(4)
+    for u, v in edges:
+        a[u, v] = a[v, u] = 1
+    d = np.diag(1 / np.sqrt(a.sum(axis=1)))
+    return float((d @ a @ d)[i, j])
+
+
+def _epsilon_greedy(epsilon: float, actions: int, greedy: bool) -> float:
+    probs = np.full(actions, epsilon / actions)
+    probs[0] += 1 - epsilon  # action 0 plays the greedy one
+    return float(probs[0] if greedy else probs[1])
+
+
+def _td(d: dict, sarsa: bool) -> float:
+    q_next = np.array(d["next"])
+    target = d["r"] + d["gamma"] * (q_next[d["a_next"]] if sarsa else q_next.max())
+    return d["q"] + d["alpha"] * (target - d["q"])
+
+
+ORACLES = {
+    "conv_output_size": lambda d: F.conv2d(
+        torch.zeros(1, 1, d["n"], d["n"]),
+        torch.zeros(1, 1, d["k"], d["k"]),
+        stride=d["s"],
+        padding=d["p"],
+    ).shape[-1],
+    "transposed_conv_output_size": lambda d: F.conv_transpose2d(
+        torch.zeros(1, 1, d["n"], d["n"]),
+        torch.zeros(1, 1, d["k"], d["k"]),
+        stride=d["s"],
+        padding=d["p"],
+    ).shape[-1],
+    "softmax_probability": lambda d: torch.softmax(
+        torch.tensor(d["logits"], dtype=torch.float64), 0
+    )[d["i"]].item(),
+    "dense_parameter_count": lambda d: _params(nn.Linear(d["d_in"], d["d_out"])),
+    "conv_parameter_count": lambda d: _params(nn.Conv2d(d["c"], d["f"], d["k"])),
+    "lstm_parameter_count": lambda d: _params(nn.LSTM(d["d"], d["h"])),
+    "gru_parameter_count": lambda d: _params(nn.GRU(d["d"], d["h"])),
+    "embedding_parameter_count": lambda d: _params(nn.Embedding(d["v"], d["d"])),
+    "receptive_field": lambda d: _receptive_field(d["layers"]),
+    "matmul_shape": lambda d: tuple(
+        (torch.zeros(*d["shapes"][0]) @ torch.zeros(*d["shapes"][1])).shape
+    ),
+    "cross_entropy_value": lambda d: F.cross_entropy(
+        torch.tensor([d["logits"]], dtype=torch.float64), torch.tensor([d["y"]])
+    ).item(),
+    "sigmoid_bce": lambda d: F.binary_cross_entropy_with_logits(
+        torch.tensor(float(d["z"]), dtype=torch.float64),
+        torch.tensor(float(d["t"]), dtype=torch.float64),
+    ).item(),
+    "perceptron_update": lambda d: tuple(
+        np.array(d["w"])
+        + d["lr"] * (d["y"] - (np.dot(d["w"], d["x"]) + d["b"] > 0)) * np.array(d["x"])
+    ),
+    "momentum_step": lambda d: _sgd_momentum(d["w"], d["v"], d["g"], d["beta"], d["lr"]),
+    "adam_first_step": lambda d: _adam(d["w"], d["g"], d["lr"]),
+    "discounted_return": lambda d: float(
+        np.sum(np.array(d["rewards"]) * d["gamma"] ** np.arange(len(d["rewards"])))
+    ),
+    "q_learning_update": lambda d: _td(d, sarsa=False),
+    "sarsa_update": lambda d: _td(d, sarsa=True),
+    "epsilon_greedy_probability": lambda d: _epsilon_greedy(
+        d["epsilon"], d["actions"], d["greedy"]
+    ),
+    "ucb_score": lambda d: d["q"] + d["c"] * np.sqrt(np.log(d["t"]) / d["n"]),
+    "inverted_dropout_scale": lambda d: _dropout_kept(d["p"], d["x"]),
+    "batchnorm_output": lambda d: _batchnorm(d["batch"], d["i"], d["gamma"], d["beta"]),
+    "kl_gaussians": lambda d: _kl(d["mu1"], d["s1"], d["mu2"], d["s2"]),
+    "attention_scale": lambda d: (
+        1 / math.sqrt(nn.MultiheadAttention(d["d_model"], d["heads"]).head_dim)
+    ),
+    "normalized_adjacency": lambda d: _gcn_entry(d["edges"], d["i"], d["j"]),
+}
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.strip("()").split(","))
+
+
+def test_there_are_at_least_twenty_generators_and_each_has_an_oracle() -> None:
+    assert len(GENERATORS) >= 20
+    assert set(GENERATORS) == set(ORACLES)
+
+
+@pytest.mark.parametrize("name", sorted(GENERATORS))
+def test_generator_answer_matches_an_independent_computation(name: str) -> None:
+    for seed in SEEDS:
+        out = GENERATORS[name](random.Random(seed))
+        expected = np.atleast_1d(np.asarray(ORACLES[name](out["data"]), dtype=float))
+        shown = [np.array(_numbers(c)) for c in out["choices"]]
+        right = shown[out["answer"]]
+        # the shown answer is the computed value, to the precision it is printed with
+        digits = max(
+            (len(c.split(".")[1]) if "." in c else 0)
+            for c in out["choices"][out["answer"]].strip("()").split(",")
+        )
+        tolerance = 0.6 * 10.0**-digits if digits else 0.5
+        rel = 5e-4 * np.abs(expected)  # 4 significant figures ("{:.4g}")
+        assert right.shape == expected.shape and np.all(
+            np.abs(right - expected) <= np.maximum(tolerance, rel)
+        ), (name, seed, out["choices"], out["answer"], expected)
+        for k, other in enumerate(shown):
+            if k != out["answer"]:
+                assert other.shape != expected.shape or np.any(np.abs(other - expected) > 1e-9), (
+                    name,
+                    seed,
+                    out["choices"],
+                )
