@@ -278,3 +278,107 @@ def validate(app: Any, paths: tuple[Path, ...]) -> None:
     click.echo(
         f"ok: {len(bank.questions)} questions ({generated} parametric) in {len(bank.topics())} topics"
     )
+
+
+@quiz.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["moodle-xml", "gift"]),
+    required=True,
+    help="The LMS format.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The file to write.",
+)
+@click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
+@click.option(
+    "--variants",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="Rendered variants per parametric question.",
+)
+@click.option(
+    "--bank",
+    "bank_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Banks folder (default: the course's quizzes/).",
+)
+@click.pass_obj
+def export_cmd(
+    app: Any, fmt: str, out: Path, topics: tuple[str, ...], variants: int, bank_dir: Path | None
+) -> None:
+    """Export the banks for an LMS: Moodle XML or GIFT, one category per topic.
+
+    \b
+    Example:
+      dlgrade quiz export --format moodle-xml --out bank.xml --variants 10
+    """
+    from grader.quiz.export import gift, items, moodle_xml
+
+    bank = _load(app, bank_dir)
+    for t in topics:
+        if t not in bank.topics():
+            raise UserError(f"no topic {t!r}; the topics are: {', '.join(bank.topics())}")
+    exported = items(bank, list(topics) or None, variants)
+    out.write_text(
+        moodle_xml(exported) if fmt == "moodle-xml" else gift(exported), encoding="utf-8"
+    )
+    click.echo(f"wrote {len(exported)} questions to {out}")
+
+
+@quiz.command("stats")
+@click.option(
+    "--db",
+    "databases",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Attempt databases (repeatable; default: yours).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list instead of the table.")
+def stats_cmd(databases: tuple[Path, ...], as_json: bool) -> None:
+    """Item analysis: difficulty, discrimination and choice counts per question, with flags.
+
+    \b
+    Example:
+      dlgrade quiz stats --db class/*.sqlite
+    """
+    from grader.quiz.stats import item_analysis
+
+    paths = list(databases) or [data_home() / "quiz.sqlite"]
+    for p in paths:
+        if not p.is_file():
+            raise UserError(f"no such attempts database: {p}")
+    stats = item_analysis(paths)
+    if as_json:
+        click.echo(json.dumps([s.to_json() for s in stats]))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"item analysis over {len(paths)} database(s)")
+    for col in (
+        "question",
+        "topic",
+        "n",
+        "difficulty",
+        "discrimination",
+        "choices picked",
+        "flags",
+    ):
+        table.add_column(col)
+    for s in stats:
+        picked = " ".join(f"{'abcdef'[k]}:{v}" for k, v in sorted(s.choices.items()))
+        disc = "-" if s.discrimination is None else f"{s.discrimination:+.2f}"
+        table.add_row(
+            s.qid, s.topic, str(s.attempts), f"{s.difficulty:.2f}", disc, picked, ", ".join(s.flags)
+        )
+    _console(False).print(table)
+    _console(False).print(
+        "choices are letters of the bank's order (a = the first choice in the file)"
+    )
