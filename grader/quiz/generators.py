@@ -458,7 +458,7 @@ def adam_first_step(rng: random.Random) -> dict[str, Any]:
         answer,
         "On the first step the bias-corrected moments are exactly $\\hat m = g$ and $\\hat v = g^2$, so the step is "
         f"$\\eta\\, g / (|g| + \\epsilon) \\approx \\eta\\,\\mathrm{{sign}}(g)$ whatever the size of $g$: $w$ = {value:.4g}. "
-        "Without the bias correction the step is $\\sqrt{1-\\beta_2}/(1-\\beta_1) \\approx 0.32$ times that.",
+        "Without the bias corrections it would be $(1-\\beta_1)/\\sqrt{1-\\beta_2} \\approx 3.16$ times that.",
         w=w,
         g=g,
         lr=lr,
