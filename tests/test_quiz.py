@@ -646,3 +646,15 @@ def test_the_bank_cache_follows_the_file(tmp_path: Path) -> None:
     assert list(load([path]).questions) == ["second-one"]
     _cache_file(path).write_text("{not json")
     assert list(load([path]).questions) == ["second-one"]
+
+
+def test_a_practice_quiz_works_on_every_topic() -> None:
+    bank = load([BANKS])
+    for topic in bank.topics():
+        clock = FakeClock()
+        s = Session(draw(bank, n=5, seed=3, topics=[topic]), clock=clock)
+        assert s.total == 5 and {i.topic for i in s.items} == {topic}
+        while (item := s.show()) is not None:
+            assert len(item.choices) >= 3 and item.rendered.explanation
+            s.save(item.answer)
+        assert s.score == 5
