@@ -81,8 +81,11 @@ def cli(ctx: click.Context, course_dir: Path | None, debug: bool) -> None:
     \b
     Students:     dlgrade list
                   dlgrade check softmax
+                  dlgrade quiz practice --n 5
     Instructors:  dlgrade check softmax --solution
                   dlgrade generate --check
+                  dlgrade release assignments/week3.yaml --out release/week3
+                  dlgrade grade submissions/ --out grades/
     """
     ctx.obj = AppContext(course_dir=course_dir, debug=debug)
 

@@ -8,6 +8,10 @@ from typing import Any
 import click
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @click.command()
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option(
@@ -85,8 +89,9 @@ def grade(
             progress=progress,
         )
     click.echo(
-        f"graded {summary['graded']} submissions ({summary['kept']} unchanged since the last run kept) "
-        f"of {summary['students']} students in {summary['seconds']:.1f} s; grades in {out / 'grades.csv'}"
+        f"graded {_count(summary['graded'], 'submission')} ({summary['kept']} unchanged since the last "
+        f"run kept) of {_count(summary['students'], 'student')} in {summary['seconds']:.1f} s; "
+        f"grades in {out / 'grades.csv'}"
     )
 
 
