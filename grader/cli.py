@@ -153,6 +153,11 @@ def list_cmd(app: AppContext) -> None:
     default=None,
     help="Draw the learning curve of your training run beside the reference's to this PNG (qlearning).",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Recompute every PyTorch reference instead of reusing the ones stored by earlier checks.",
+)
 @click.pass_obj
 @click.pass_context
 def check(
@@ -165,6 +170,7 @@ def check(
     as_json: bool,
     seed: int | None,
     plot: Path | None,
+    no_cache: bool,
 ) -> None:
     """Grade one exercise and explain every failure.
 
@@ -190,6 +196,7 @@ def check(
         hidden=hidden,
         seed=seed,
         wanted_artifacts=wanted,
+        use_cache=not no_cache,
     )
     if not solution and not hidden:
         record_check(result, path if path is not None else course.stub(exercise))

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from grader.course import Course
+from grader.engine.cache import OracleCache
+from grader.engine.cache import active as cache_active
 from grader.engine.mistakes import Registry, registry_for
 from grader.engine.plugin import BackendFactory, EngineConfig, EngineOptions
 from grader.engine.results import ExerciseResult, TestResult
@@ -36,6 +38,10 @@ def _pytest_args(
         "no:cacheprovider",
         "-p",
         "no:stepwise",
+        "-p",
+        "no:unraisableexception",  # its gc.collect() at every teardown costs 50 ms a check
+        "-p",
+        "no:threadexception",
         "--noconftest",  # a conftest.py beside the graders or the submission is never loaded
         "-c",
         str(workdir / "pytest.ini"),
@@ -95,9 +101,11 @@ def run_graders(
     wanted_artifacts: frozenset[str] = frozenset(),
     mistakes: Registry | None = None,
     only: str | None = None,
+    oracle_cache: OracleCache | None = None,
 ) -> ExerciseResult:
     """Grades ``submission`` with the grader file ``tests`` (or only its test ``only``);
-    ``mistakes`` names known mistakes."""
+    ``mistakes`` names known mistakes; ``oracle_cache`` (the student's loop only) keeps the
+    torch references on disk."""
     tests = tests.resolve()
     options = EngineOptions(
         submission=submission.resolve(),
@@ -108,7 +116,11 @@ def run_graders(
         wanted_artifacts=wanted_artifacts,
         mistakes=mistakes,
     )
-    engine = _run_pytest(tests, options, [], only)
+    if oracle_cache is not None:
+        with cache_active(oracle_cache, tests):
+            engine = _run_pytest(tests, options, [], only)
+    else:
+        engine = _run_pytest(tests, options, [], only)
     state = engine.state
     if not state.order:
         raise GraderError(f"{display_path(tests)} has no tests")
@@ -197,9 +209,24 @@ def check(
     seed: int | None = None,
     backend_factory: BackendFactory = SandboxBackend,
     wanted_artifacts: frozenset[str] = frozenset(),
+    use_cache: bool = True,
 ) -> ExerciseResult:
-    """`dlgrade check`: one exercise, one submission."""
+    """`dlgrade check`: one exercise, one submission. The public check of a student keeps the
+    torch references in a cache (grader/engine/cache.py); a check with hidden tests never does."""
     plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
+    oracle_cache = None
+    if use_cache and not plan.hidden:
+        from grader.paths import data_home
+
+        oracle_cache = OracleCache(data_home() / "cache" / "oracles.sqlite")
+    try:
+        return _check(course, exercise, plan, seed, backend_factory, wanted_artifacts, oracle_cache)
+    finally:
+        if oracle_cache is not None:
+            oracle_cache.close()
+
+
+def _check(course, exercise, plan, seed, backend_factory, wanted_artifacts, oracle_cache):  # noqa: ANN001, ANN202
     return run_graders(
         plan.tests,
         plan.submission,
@@ -209,4 +236,5 @@ def check(
         hidden_included=plan.hidden,
         wanted_artifacts=wanted_artifacts,
         mistakes=registry_for(course.solutions_dir, exercise) if course.has_solutions else None,
+        oracle_cache=oracle_cache,
     )

@@ -1,0 +1,104 @@
+"""The reference cache of the student's loop: torch oracle outputs stored on disk.
+
+An oracle's output depends only on its inputs, the grader file and the device,
+so it is stored under the hash of those (the inputs encoded by the sandbox's
+codec). A second `dlgrade check` of an exercise whose inputs have not changed
+then finds every reference on disk and never imports torch. A changed grader
+file changes every key. Only the student's own public check uses it: grading
+with hidden tests (`--hidden`, `--solution`, `dlgrade grade`, Gradescope) never
+reads a cache that a student could have written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from grader.sandbox import codec
+
+CACHE_VERSION = "1"
+
+
+class OracleCache:
+    """``DATA_HOME/cache/oracles.sqlite``: key -> encoded oracle output."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None, timeout=5)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS oracles (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
+        )
+        self.hits = self.misses = 0
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        row = self.db.execute("SELECT value FROM oracles WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            self.misses += 1
+            return False, None
+        try:
+            value = codec.decode(row[0])
+        except codec.CodecError:
+            self.misses += 1
+            return False, None
+        self.hits += 1
+        return True, value
+
+    def put(self, key: str, value: Any) -> None:
+        try:
+            data = codec.encode(value)
+        except TypeError:
+            return  # an output the codec cannot store is simply not cached
+        try:
+            self.db.execute("INSERT OR REPLACE INTO oracles VALUES (?, ?)", (key, data))
+        except sqlite3.Error:
+            pass
+
+    def close(self) -> None:
+        self.db.close()
+
+
+_active: tuple[OracleCache, str] | None = None
+
+
+@contextmanager
+def active(cache: OracleCache, graders: Path) -> Iterator[OracleCache]:
+    """Oracles called inside the block use ``cache``, keyed by the content of ``graders``."""
+    global _active
+    digest = hashlib.sha256(CACHE_VERSION.encode() + graders.read_bytes()).hexdigest()
+    previous, _active = _active, (cache, digest)
+    try:
+        yield cache
+    finally:
+        _active = previous
+
+
+def key_for(fn: Callable[..., Any], args: tuple, kwargs: dict) -> str | None:
+    """The cache key of one oracle call, or None when no cache is active or the inputs are not
+    plain data."""
+    if _active is None:
+        return None
+    try:
+        inputs = codec.encode([list(args), kwargs])
+    except TypeError:
+        return None
+    device = os.environ.get("DLGRADE_DEVICE", "auto").strip().lower() or "auto"
+    h = hashlib.sha256()
+    for part in (_active[1], fn.__qualname__, device):
+        h.update(part.encode() + b"\0")
+    h.update(inputs)
+    return h.hexdigest()
+
+
+def lookup(key: str) -> tuple[bool, Any]:
+    assert _active is not None
+    return _active[0].get(key)
+
+
+def store(key: str, value: Any) -> None:
+    if _active is not None:
+        _active[0].put(key, value)
