@@ -220,21 +220,17 @@ def check(
 
         oracle_cache = OracleCache(data_home() / "cache" / "oracles.sqlite")
     try:
-        return _check(course, exercise, plan, seed, backend_factory, wanted_artifacts, oracle_cache)
+        return run_graders(
+            plan.tests,
+            plan.submission,
+            exercise=exercise,
+            seed=default_seed() if seed is None else seed,
+            backend_factory=backend_factory,
+            hidden_included=plan.hidden,
+            wanted_artifacts=wanted_artifacts,
+            mistakes=registry_for(course.solutions_dir, exercise) if course.has_solutions else None,
+            oracle_cache=oracle_cache,
+        )
     finally:
         if oracle_cache is not None:
             oracle_cache.close()
-
-
-def _check(course, exercise, plan, seed, backend_factory, wanted_artifacts, oracle_cache):  # noqa: ANN001, ANN202
-    return run_graders(
-        plan.tests,
-        plan.submission,
-        exercise=exercise,
-        seed=default_seed() if seed is None else seed,
-        backend_factory=backend_factory,
-        hidden_included=plan.hidden,
-        wanted_artifacts=wanted_artifacts,
-        mistakes=registry_for(course.solutions_dir, exercise) if course.has_solutions else None,
-        oracle_cache=oracle_cache,
-    )

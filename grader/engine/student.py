@@ -153,6 +153,23 @@ def forbidden_imports(source: str, filename: str) -> list[tuple[int, str]]:
     return found
 
 
+def check_source(path: Path, display_path: str) -> str | None:
+    """Why the submission cannot be run at all (unreadable, a syntax error, a forbidden import),
+    found before any of its code runs; None when it may run."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot read {display_path}: {exc}"
+    try:
+        bad = forbidden_imports(source, str(path))
+    except SyntaxError as exc:
+        return describe_import_failure(exc, path, display_path)
+    if bad:
+        line, module = bad[0]
+        return forbidden_message(module, display_path, line)
+    return None
+
+
 class InProcessBackend:
     """Imports the submission into this process under a neutral module name.
 
@@ -169,19 +186,8 @@ class InProcessBackend:
         self._load()
 
     def _load(self) -> None:
-        try:
-            source = self.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self._error = f"cannot read {self.display_path}: {exc}"
-            return
-        try:
-            bad = forbidden_imports(source, str(self.path))
-        except SyntaxError as exc:
-            self._error = describe_import_failure(exc, self.path, self.display_path)
-            return
-        if bad:
-            line, module = bad[0]
-            self._error = forbidden_message(module, self.display_path, line)
+        self._error = check_source(self.path, self.display_path)
+        if self._error is not None:
             return
         self._runner.load()
         self._error = self._runner.error
@@ -193,21 +199,21 @@ class InProcessBackend:
         return self._runner.has(name)
 
     def call(self, name: str, args: tuple, kwargs: dict, time_limit: float) -> RawCall:
-        return _raw(self._runner.run(name, None, args, kwargs, time_limit))
+        return raw_call(self._runner.run(name, None, args, kwargs, time_limit))
 
     def repeat(self, name: str, n: int, args: tuple, kwargs: dict, time_limit: float) -> RawCall:
-        return _raw(self._runner.run(name, n, args, kwargs, time_limit))
+        return raw_call(self._runner.run(name, n, args, kwargs, time_limit))
 
     def new(self, factory: str, args: tuple, kwargs: dict) -> RawCall:
         if factory not in factories.FACTORIES:
             raise KeyError(f"no trusted factory named {factory!r}")
-        return _raw(self._runner.new(factory, args, kwargs))
+        return raw_call(self._runner.new(factory, args, kwargs))
 
     def close(self) -> None:
         self._runner.close()
 
 
-def _raw(answer: dict[str, Any]) -> RawCall:
+def raw_call(answer: dict[str, Any]) -> RawCall:
     """A runner's answer as a RawCall."""
     return RawCall(
         result=answer.get("result"),

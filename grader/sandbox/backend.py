@@ -36,11 +36,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from grader.engine.student import RawCall, forbidden_imports
+from grader.engine.student import RawCall, check_source, raw_call
 from grader.sandbox import codec
 from grader.sandbox.worker import (
     IMPORT_TIME_LIMIT,
-    describe_import_failure,
     forbidden_message,
 )
 
@@ -197,26 +196,11 @@ class SandboxBackend:
         self._tmp: Path | None = None
         self._pending_output = b""
         self.restarts = 0
-        self._check_source()
+        self._error = check_source(self.path, self.display_path)
         if self._error is None:
             self._start()
 
     # -- set-up --------------------------------------------------------------------------------
-    def _check_source(self) -> None:
-        try:
-            source = self.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self._error = f"cannot read {self.display_path}: {exc}"
-            return
-        try:
-            bad = forbidden_imports(source, str(self.path))
-        except SyntaxError as exc:
-            self._error = describe_import_failure(exc, self.path, self.display_path)
-            return
-        if bad:
-            line, module = bad[0]
-            self._error = forbidden_message(module, self.display_path, line)
-
     def _prepare_dir(self) -> tuple[Path, list[str]]:
         """The worker's directory (the submission, its runtime) and the command that starts it."""
         tmp = Path(tempfile.mkdtemp(prefix="dlgrade-worker-"))
@@ -472,11 +456,11 @@ class SandboxBackend:
     ) -> RawCall:
         message = {"op": "call", "name": name, "n": n, "args": list(args), "kwargs": kwargs}
         message["time_limit"] = float(time_limit)
-        return _raw(self._request(message, time_limit))
+        return raw_call(self._request(message, time_limit))
 
     def new(self, factory: str, args: tuple, kwargs: dict) -> RawCall:
         message = {"op": "new", "factory": factory, "args": list(args), "kwargs": kwargs}
-        return _raw(self._request(message, 60.0))
+        return raw_call(self._request(message, 60.0))
 
     def close(self) -> None:
         self._kill()
@@ -559,9 +543,3 @@ def _kill_strays(worker_pid: int) -> None:
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
-
-
-def _raw(answer: dict[str, Any]) -> RawCall:
-    from grader.engine.student import _raw as raw
-
-    return raw(answer)
