@@ -114,16 +114,16 @@ def _init_worker(course_root: str) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def _missing_result(course: Course, task: Task) -> dict[str, Any]:
+def missing_result(course: Course, exercise: str, reason: str) -> dict[str, Any]:
+    """The result of a submission without the exercise's file: every test an error, 0 points."""
     from grader.engine.runner import collect_graders
 
-    if task.exercise not in _MAX:
-        _MAX[task.exercise] = collect_graders(course.solution_tests(task.exercise), task.exercise)
-    reason = f"no file {task.exercise}.py in the submission of {task.student}"
+    if exercise not in _MAX:
+        _MAX[exercise] = collect_graders(course.solution_tests(exercise), exercise)
     return {
-        "exercise": task.exercise,
+        "exercise": exercise,
         "score": 0.0,
-        "max_score": float(sum(t.max_score for t in _MAX[task.exercise])),
+        "max_score": float(sum(t.max_score for t in _MAX[exercise])),
         "tests": [
             {
                 "name": t.name,
@@ -135,38 +135,46 @@ def _missing_result(course: Course, task: Task) -> dict[str, Any]:
                 "hidden": t.hidden,
                 "output": "",
             }
-            for t in _MAX[task.exercise]
+            for t in _MAX[exercise]
         ],
     }
 
 
-def grade_one(task: Task) -> tuple[Task, dict[str, Any]]:
-    """One submission against all graders of its exercise, as a ``check --json`` object
-    (each test also says whether it is hidden, and what the submission printed)."""
+def grade_file(
+    course: Course, exercise: str, path: Path, student: str
+) -> tuple[dict[str, Any], list[str]]:
+    """One file against all graders of its exercise (hidden tests included, inputs seeded by the
+    student's id), as a ``check --json`` object whose tests also say whether they are hidden and
+    what the submission printed; and the run's notes."""
     from grader.engine.mistakes import registry_for
     from grader.engine.runner import run_graders
     from grader.engine.seeding import seed_for_student
 
-    course = _COURSE
-    assert course is not None
-    if task.digest == MISSING:
-        return task, _missing_result(course, task)
-    if task.exercise not in _REGISTRIES:
-        _REGISTRIES[task.exercise] = registry_for(course.solutions_dir, task.exercise)
+    if exercise not in _REGISTRIES:
+        _REGISTRIES[exercise] = registry_for(course.solutions_dir, exercise)
     result = run_graders(
-        course.solution_tests(task.exercise),
-        task.path,
-        exercise=task.exercise,
-        seed=seed_for_student(task.student),
+        course.solution_tests(exercise),
+        path,
+        exercise=exercise,
+        seed=seed_for_student(student),
         hidden_included=True,
-        mistakes=_REGISTRIES[task.exercise],
+        mistakes=_REGISTRIES[exercise],
     )
     data = result.to_json()
     for test_json, test in zip(data["tests"], result.tests, strict=True):
         test_json["hidden"] = test.hidden
         test_json["output"] = test.output
-    data.pop("seed", None)
-    return task, data
+    return data, result.notes
+
+
+def grade_one(task: Task) -> tuple[Task, dict[str, Any]]:
+    """One (student, exercise) of the class, in a worker process."""
+    course = _COURSE
+    assert course is not None
+    if task.digest == MISSING:
+        reason = f"no file {task.exercise}.py in the submission of {task.student}"
+        return task, missing_result(course, task.exercise, reason)
+    return task, grade_file(course, task.exercise, task.path, task.student)[0]
 
 
 # -- the run ------------------------------------------------------------------------------------

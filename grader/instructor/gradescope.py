@@ -113,51 +113,20 @@ def run(
 ) -> dict[str, Any]:
     """Grades one Gradescope submission into results.json, each exercise scaled to its weight
     (the weights of the assignment add up to 100 points)."""
-    from grader.engine.mistakes import registry_for
-    from grader.engine.runner import run_graders
-    from grader.engine.seeding import seed_for_student
-    from grader.instructor.grade import gradescope_results
+    from grader.instructor.grade import grade_file, gradescope_results, missing_result
 
     who = student_id(metadata)
     total_weight = sum(a.weights.values())
     exercise_results = []
-    notes = []
+    notes: list[str] = []
     for exercise, weight in a.weights.items():
         path = _find(submission, f"{exercise}.py")
         if path is None:
-            from grader.engine.runner import collect_graders
-
-            tests = collect_graders(course.solution_tests(exercise), exercise)
-            data = {
-                "exercise": exercise,
-                "tests": [
-                    {
-                        "name": t.name,
-                        "score": 0.0,
-                        "max_score": t.max_score,
-                        "status": "error",
-                        "message": f"no file {exercise}.py in the submission",
-                        "hint": None,
-                        "hidden": t.hidden,
-                        "output": "",
-                    }
-                    for t in tests
-                ],
-            }
+            data = missing_result(course, exercise, f"no file {exercise}.py in the submission")
             notes.append(f"{exercise}.py was not found in the submission")
         else:
-            result = run_graders(
-                course.solution_tests(exercise),
-                path,
-                exercise=exercise,
-                seed=seed_for_student(who),
-                hidden_included=True,
-                mistakes=registry_for(course.solutions_dir, exercise),
-            )
-            data = result.to_json()
-            for tj, t in zip(data["tests"], result.tests, strict=True):
-                tj["hidden"], tj["output"] = t.hidden, t.output
-            notes += result.notes
+            data, run_notes = grade_file(course, exercise, path, who)
+            notes += run_notes
         full = sum(t["max_score"] for t in data["tests"]) or 1.0
         scale = 100.0 * weight / total_weight / full
         for t in data["tests"]:
