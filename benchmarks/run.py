@@ -35,12 +35,6 @@ def _median(fn, runs: int) -> float:
     return statistics.median(fn() for _ in range(runs))
 
 
-def _timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, check=False)
-    return time.perf_counter() - start
-
-
 class PeakMemory:
     """The largest total resident memory of a process and all its descendants, sampled."""
 
@@ -186,24 +180,11 @@ def main() -> None:
     exe = shutil.which("dlgrade") or "dlgrade"
     rows: dict[str, float] = {}
 
-    check = [exe, "check", "softmax", "--path", str(REPO / "solutions" / "softmax.py")]
-    first, cached = [], []
-    for _ in range(args.runs):
-        with tempfile.TemporaryDirectory() as home:
-            env = {**os.environ, "DLGRADE_HOME": home}
-            first.append(_timed(check, env))
-            cached.append(_timed(check, env))
-    rows["check_first_s"], rows["check_cached_s"] = (
-        statistics.median(first),
-        statistics.median(cached),
-    )
-    rows["import_torch_numpy_s"] = _median(
-        lambda: _timed([sys.executable, "-c", "import torch, numpy"]), args.runs
-    )
-    rows["import_numpy_s"] = _median(
-        lambda: _timed([sys.executable, "-c", "import numpy"]), args.runs
-    )
-    rows["python_pass_s"] = _median(lambda: _timed([sys.executable, "-c", "pass"]), args.runs)
+    from check_cache import measure as measure_check
+    from check_cache import timed
+
+    rows.update(measure_check("softmax", args.runs))
+    rows["python_pass_s"] = _median(lambda: timed([sys.executable, "-c", "pass"], None), args.runs)
 
     from quiz_startup import make_bank, time_to_first_question
 
@@ -216,33 +197,13 @@ def main() -> None:
         time_to_first_question(cmd, env)
         rows["quiz_first_question_s"] = _median(lambda: time_to_first_question(cmd, env), args.runs)
 
-    import numpy as np
+    from sandbox import measure as measure_sandbox
 
-    from grader.sandbox.backend import SandboxBackend
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "echo.py"
-        path.write_text("import numpy as np\n\ndef echo(x):\n    return x\n")
-        SandboxBackend(path, "echo.py").close()
-
-        def start() -> float:
-            t = time.perf_counter()
-            backend = SandboxBackend(path, "echo.py")
-            backend.has("echo")
-            elapsed = time.perf_counter() - t
-            backend.close()
-            return elapsed
-
-        rows["worker_start_s"] = _median(start, max(args.runs, 5))
-        backend = SandboxBackend(path, "echo.py")
-        x = np.zeros((100, 100))
-        trips = []
-        for _ in range(max(100, args.runs)):
-            t = time.perf_counter()
-            backend.call("echo", (x,), {}, 5.0)
-            trips.append(time.perf_counter() - t)
-        backend.close()
-        rows["round_trip_s"] = statistics.median(trips)
+    starts, trips = measure_sandbox(max(args.runs, 5), max(100, args.runs))
+    rows["worker_start_s"], rows["round_trip_s"] = (
+        statistics.median(starts),
+        statistics.median(trips),
+    )
 
     rows.update(grade_class(args.students))
 

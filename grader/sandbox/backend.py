@@ -194,8 +194,6 @@ class SandboxBackend:
         self._has: dict[str, bool] = {}
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: Path | None = None
-        self._pending_output = b""
-        self.restarts = 0
         self._error = check_source(self.path, self.display_path)
         if self._error is None:
             self._start()
@@ -414,7 +412,6 @@ class SandboxBackend:
 
     def _request(self, message: dict[str, Any], time_limit: float) -> dict[str, Any]:
         if self._proc is None:
-            self.restarts += 1
             self._start()
             if self._error is not None:
                 return {"error": self._error}
