@@ -183,10 +183,15 @@ def check(
       dlgrade check qlearning --plot curve.png
       dlgrade check softmax --solution        (instructors)
     """
+    from grader.engine.plan import plan_check, start_early
+
+    course = app.course()
+    plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
+    start_early(plan, seed, use_cache=not no_cache)  # runs while pytest and the graders load
+
     from grader.engine.runner import check as run_check
     from grader.progress import record_check
 
-    course = app.course()
     wanted = frozenset({"learning_curve"}) if plot is not None else frozenset()
     result = run_check(
         course,

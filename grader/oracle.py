@@ -87,15 +87,18 @@ def oracle(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from grader.engine import cache  # the student's reference cache (engine/cache.py)
+        from grader.engine import cache, oracle_host  # engine/cache.py, engine/oracle_host.py
 
         key = cache.key_for(fn, args, kwargs)
         if key is not None:
             found, value = cache.lookup(key)
             if found:
                 return value  # torch is not even imported
-        device = grading_device()
-        result = to_numpy(fn(*to_torch(args, device), **to_torch(kwargs, device)))
+        host = oracle_host.current()
+        done, result = host.call(fn, args, kwargs) if host is not None else (False, None)
+        if not done:
+            device = grading_device()
+            result = to_numpy(fn(*to_torch(args, device), **to_torch(kwargs, device)))
         if key is not None:
             cache.store(key, result)
         return result

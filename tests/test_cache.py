@@ -15,11 +15,18 @@ from grader.cli import cli
 from grader.engine.cache import OracleCache
 from grader.engine.runner import run_graders
 
-TORCH_CHECK = (
-    "import sys, atexit\n"
-    "atexit.register(lambda: print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', file=sys.stderr))\n"
-    "from grader.cli import main\nmain()\n"
-)
+# runs `dlgrade check`, then says on stderr whether the check's own process imported torch and
+# whether it started the reference process (engine/oracle_host.py)
+TORCH_CHECK = """
+import sys, atexit
+import grader.engine.oracle_host as host
+started, start = [], host.start
+host.start = lambda: (started.append(1), start())[1]
+atexit.register(lambda: print(("TORCH" if "torch" in sys.modules else "NO-TORCH")
+    + (" HOST" if started else " NO-HOST"), file=sys.stderr))
+from grader.cli import main
+main()
+"""
 
 
 def _check(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,18 +41,72 @@ def _check(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_second_check_finds_every_reference_and_never_imports_torch(tmp_path: Path) -> None:
+    """The first check's references come from the reference process (torch imported there, in
+    parallel), the second's from the cache: no torch anywhere."""
     args = ("softmax", "--path", str(REPO / "solutions" / "softmax.py"), "--json")
     first = _check(tmp_path, *args)
     second = _check(tmp_path, *args)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
-    assert first.stderr.strip().endswith("TORCH") and second.stderr.strip().endswith("NO-TORCH")
+    assert first.stderr.strip().endswith("NO-TORCH HOST")
+    assert second.stderr.strip().endswith("NO-TORCH NO-HOST")
     assert first.stdout == second.stdout  # the same report, from stored references
     hidden = _check(
         tmp_path, "softmax", "--path", str(REPO / "solutions" / "softmax.py"), "--hidden"
     )
-    assert hidden.returncode == 0 and hidden.stderr.strip().endswith("TORCH")  # never cached
+    assert hidden.returncode == 0 and hidden.stderr.strip().endswith("HOST")  # never cached
+    assert not hidden.stderr.strip().endswith("NO-HOST")
     bypass = _check(tmp_path, *args, "--no-cache")
-    assert bypass.returncode == 0 and bypass.stderr.strip().endswith("TORCH")
+    assert bypass.returncode == 0 and bypass.stderr.strip().endswith("NO-TORCH HOST")
+
+
+def test_a_check_that_did_not_reach_its_references_starts_the_process_again(
+    tmp_path: Path,
+) -> None:
+    """The stub raises before any reference is needed, so its check does not count as complete:
+    the next check, of an implementation, still gets the reference process."""
+    stub = _check(tmp_path, "softmax", "--json")
+    assert stub.returncode == 1 and stub.stderr.strip().endswith("HOST"), stub.stderr
+    done = _check(tmp_path, "softmax", "--path", str(REPO / "solutions" / "softmax.py"))
+    assert done.returncode == 0 and done.stderr.strip().endswith("NO-TORCH HOST"), done.stderr
+
+
+def test_the_reference_process_gives_the_references_computed_here(tmp_path: Path) -> None:
+    """A reference, a known mistake and a broken host (killed mid-run, so the rest is computed
+    in this process): the same results as without the host."""
+    from edit_source import replace_functions
+    from test_mistakes import MISTAKES, as_submission_function
+
+    from grader.course import Course
+    from grader.engine import oracle_host
+
+    course = Course.load(REPO)
+    exercise, mistake = next((e, m) for e, m in MISTAKES if e == "conv")
+    wrong = tmp_path / "conv.py"
+    wrong.write_text(
+        replace_functions(
+            course.solution("conv").read_text(),
+            **{mistake.function: as_submission_function(mistake)},
+        )
+    )
+    tests = course.solution_tests("conv")
+    for submission in (course.solution("conv"), wrong):
+        here = run_graders(tests, submission, exercise="conv", seed=4).to_json()
+        host = oracle_host.start()
+        try:
+            there = run_graders(tests, submission, exercise="conv", seed=4).to_json()
+            assert host.answered > 0
+        finally:
+            oracle_host.stop()
+        assert there == here
+    host = oracle_host.start()
+    try:
+        assert host.proc is not None
+        host.proc.kill()
+        broken = run_graders(tests, wrong, exercise="conv", seed=4).to_json()
+        assert host.answered == 0 and oracle_host.current() is None
+    finally:
+        oracle_host.stop()
+    assert broken == here
 
 
 GRADERS = """

@@ -99,6 +99,42 @@ def test_a_class_of_fifty_gets_exactly_its_scores(course: Course, tmp_path: Path
     )
 
 
+def test_a_students_shared_sandbox_grades_as_separate_ones_would(
+    course: Course, tmp_path: Path
+) -> None:
+    """All of a student's files share one sandbox (workers forked warm); each file still gets the
+    result of a check of that file alone, in a sandbox of its own."""
+    from grader.engine.seeding import seed_for_student
+
+    submissions, out = tmp_path / "subs", tmp_path / "out"
+    mistakes = [(e, m) for e, m in MISTAKES if e in FAST]
+    for i in range(3):
+        folder = submissions / f"t{i}"
+        folder.mkdir(parents=True)
+        for j, exercise in enumerate(FAST):
+            text = course.solution(exercise).read_text()
+            if (i + j) % 3 == 1:
+                text = course.stub(exercise).read_text()
+            elif (i + j) % 3 == 2:
+                m = next(m for e, m in mistakes if e == exercise)
+                text = replace_functions(text, **{m.function: as_submission_function(m)})
+            (folder / f"{exercise}.py").write_text(text)
+    grade_class(course, submissions, out, exercises=list(FAST), workers=1)
+    for i in range(3):
+        shared = json.loads((out / f"t{i}.json").read_text())
+        for exercise, result in zip(FAST, shared, strict=True):
+            alone = check(
+                course,
+                exercise,
+                path=submissions / f"t{i}" / f"{exercise}.py",
+                hidden=True,
+                seed=seed_for_student(f"t{i}"),
+            ).to_json()
+            keys = ("name", "score", "max_score", "status", "message", "hint")
+            assert result["score"] == alone["score"]
+            assert result["tests"] == [{k: t[k] for k in keys} for t in alone["tests"]]
+
+
 def test_a_named_mistake_reaches_the_class_results(course: Course, tmp_path: Path) -> None:
     submissions = tmp_path / "subs"
     (submissions / "ann").mkdir(parents=True)

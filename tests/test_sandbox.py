@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import pytest
 from grader.engine.plain import Opaque
 from grader.sandbox import codec
 from grader.sandbox.backend import SandboxBackend, _bwrap, _can_drop_privileges, isolation
+from grader.sandbox.process import Sandbox
 
 GRADERS = '''
 import numpy as np
@@ -520,3 +522,116 @@ def test_the_worker_runs_unprivileged_and_sees_only_its_folder(tmp_path: Path) -
     assert files == ["sub.py"]
     if os.geteuid() == 0 and (_bwrap() or _can_drop_privileges()):
         assert uid == 65534
+
+
+# -- one sandbox per student: workers forked warm from its zygote ------------------------------
+def _sandbox_processes(sandbox: Sandbox) -> int:
+    """How many processes the sandbox's tree holds (bwrap, the zygote, the workers and theirs)."""
+    assert sandbox._proc is not None
+    children: dict[int, list[int]] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
+    found, todo = 0, [sandbox._proc.pid]
+    while todo:
+        found += 1
+        todo += children.get(todo.pop(), [])
+    return found
+
+
+def test_workers_of_one_sandbox_are_fresh_and_leave_nothing_behind(tmp_path: Path) -> None:
+    """Two exercises of a student in one sandbox: each gets its own worker, and whatever the first
+    left running (a grandchild in a session of its own) is gone before the second starts."""
+    a = _write(
+        tmp_path / "student" / "a.py",
+        """
+        import os, time
+        state = []
+        def pid():
+            state.append(1)
+            return [os.getpid(), len(state)]
+        def linger():
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    time.sleep(600)
+                os._exit(0)
+            return 1
+        """,
+    )
+    b = _write(
+        tmp_path / "student" / "b.py", "import os\ndef pid():\n    return [os.getpid(), 0]\n"
+    )
+    sandbox = Sandbox([a, b])
+    try:
+        SandboxBackend(a, "a.py", sandbox=sandbox).close()  # the zygote is up
+        idle = _sandbox_processes(sandbox)
+        first = SandboxBackend(a, "a.py", sandbox=sandbox)
+        first_pid, calls = first.call("pid", (), {}, 5.0).result
+        assert calls == 1 and first.call("linger", (), {}, 5.0).result == 1
+        time.sleep(0.2)
+        assert _sandbox_processes(sandbox) >= idle + 2  # the worker and what it left running
+        first.close()
+        assert _sandbox_processes(sandbox) == idle
+        again = SandboxBackend(a, "a.py", sandbox=sandbox)  # module state does not carry over
+        assert again.call("pid", (), {}, 5.0).result[1] == 1
+        again.close()
+        second = SandboxBackend(b, "b.py", sandbox=sandbox)
+        assert second.call("pid", (), {}, 5.0).result[0] != first_pid
+        second.close()
+    finally:
+        sandbox.close()
+    assert _stray_workers() == []
+
+
+def test_a_worker_that_kills_its_zygote_costs_only_a_cold_start(tmp_path: Path) -> None:
+    a = _write(
+        tmp_path / "a.py",
+        "import os, signal\ndef kill_parent():\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+        "    return 1\ndef double(x):\n    return 2 * x\n",
+    )
+    sandbox = Sandbox([a])
+    try:
+        backend = SandboxBackend(a, "a.py", sandbox=sandbox)
+        backend.call("kill_parent", (), {}, 5.0)  # the worker dies with its zygote
+        assert backend.call("double", (3,), {}, 5.0).result == 6  # a new zygote, a new worker
+        backend.close()
+    finally:
+        sandbox.close()
+    assert _stray_workers() == []
+
+
+def test_one_exercise_cannot_rewrite_another_of_the_same_student(tmp_path: Path) -> None:
+    """The files of a sandbox are read-only to its workers, so what is graded is what was handed
+    in (an exercise cannot swap in code for the next one behind the instructor's back)."""
+    a = _write(
+        tmp_path / "s" / "a.py",
+        """
+        def swap():
+            try:
+                with open("b.py", "w") as f:
+                    f.write("def answer():\\n    return 'swapped'\\n")
+            except OSError as exc:
+                return type(exc).__name__
+            return "written"
+        """,
+    )
+    b = _write(tmp_path / "s" / "b.py", "def answer():\n    return 'original'\n")
+    sandbox = Sandbox([a, b])
+    try:
+        first = SandboxBackend(a, "a.py", sandbox=sandbox)
+        outcome = first.call("swap", (), {}, 5.0).result
+        first.close()
+        second = SandboxBackend(b, "b.py", sandbox=sandbox)
+        answer = second.call("answer", (), {}, 5.0).result
+        second.close()
+    finally:
+        sandbox.close()
+    assert b.read_text() == "def answer():\n    return 'original'\n"  # never the original
+    if _bwrap() or (os.geteuid() == 0 and _can_drop_privileges()):
+        assert outcome != "written" and answer == "original"
+    else:
+        assert "no OS sandbox" in isolation()

@@ -19,9 +19,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import codec
-
 CACHE_VERSION = "1"
+
+
+def run_key(graders: Path, seed: int) -> str:
+    """One check's references as a whole: the grader file's content, the seed and the device."""
+    device = os.environ.get("DLGRADE_DEVICE", "auto").strip().lower() or "auto"
+    h = hashlib.sha256(CACHE_VERSION.encode() + graders.read_bytes())
+    h.update(f"\0{seed}\0{device}".encode())
+    return h.hexdigest()
 
 
 class OracleCache:
@@ -33,9 +39,34 @@ class OracleCache:
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS oracles (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
         )
+        self.db.execute("CREATE TABLE IF NOT EXISTS complete (run TEXT PRIMARY KEY)")
         self.hits = self.misses = 0
+        self.not_stored = 0  # references computed but not kept (not plain data)
+
+    @classmethod
+    def default(cls) -> OracleCache:
+        """The student's cache, in ``DATA_HOME/cache/oracles.sqlite``."""
+        from grader.paths import data_home
+
+        return cls(data_home() / "cache" / "oracles.sqlite")
+
+    def is_complete(self, run: str) -> bool:
+        """Whether a check with this :func:`run_key` had every test reach its comparison and
+        stored every reference it computed: the next one will then most likely not need torch
+        (engine/plan.py starts the reference process otherwise)."""
+        found = self.db.execute("SELECT 1 FROM complete WHERE run = ?", (run,)).fetchone()
+        return found is not None
+
+    def mark_complete(self, run: str) -> None:
+        if self.not_stored == 0:
+            try:
+                self.db.execute("INSERT OR IGNORE INTO complete VALUES (?)", (run,))
+            except sqlite3.Error:
+                pass
 
     def get(self, key: str) -> tuple[bool, Any]:
+        from grader.sandbox import codec
+
         row = self.db.execute("SELECT value FROM oracles WHERE key = ?", (key,)).fetchone()
         if row is None:
             self.misses += 1
@@ -49,14 +80,17 @@ class OracleCache:
         return True, value
 
     def put(self, key: str, value: Any) -> None:
+        from grader.sandbox import codec
+
         try:
             data = codec.encode(value)
         except TypeError:
-            return  # an output the codec cannot store is simply not cached
+            self.not_stored += 1  # an output the codec cannot store is simply not cached
+            return
         try:
             self.db.execute("INSERT OR REPLACE INTO oracles VALUES (?, ?)", (key, data))
         except sqlite3.Error:
-            pass
+            self.not_stored += 1
 
     def close(self) -> None:
         self.db.close()
@@ -80,11 +114,14 @@ def active(cache: OracleCache, graders: Path) -> Iterator[OracleCache]:
 def key_for(fn: Callable[..., Any], args: tuple, kwargs: dict) -> str | None:
     """The cache key of one oracle call, or None when no cache is active or the inputs are not
     plain data."""
+    from grader.sandbox import codec
+
     if _active is None:
         return None
     try:
         inputs = codec.encode([list(args), kwargs])
     except TypeError:
+        _active[0].not_stored += 1
         return None
     device = os.environ.get("DLGRADE_DEVICE", "auto").strip().lower() or "auto"
     h = hashlib.sha256()

@@ -6,22 +6,24 @@ import contextlib
 import io
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from grader.course import Course
-from grader.engine.cache import OracleCache
+from grader.engine import oracle_host
+from grader.engine.cache import OracleCache, run_key
 from grader.engine.cache import active as cache_active
 from grader.engine.mistakes import Registry, registry_for
+from grader.engine.plan import plan_check
 from grader.engine.plugin import BackendFactory, EngineConfig, EngineOptions
 from grader.engine.results import ExerciseResult, TestResult
 from grader.engine.seeding import default_seed
 from grader.engine.student import unload_submission_modules
-from grader.errors import GraderError, UserError, display_path
+from grader.errors import GraderError, display_path
 from grader.generate.markers import hidden_lines
 from grader.sandbox.backend import SandboxBackend, isolation
+from grader.sandbox.process import close_prepared
 
 
 def _pytest_args(
@@ -152,53 +154,6 @@ def collect_graders(tests: Path, exercise: str) -> list[TestResult]:
     return [state.items[n] for n in state.order]
 
 
-@dataclass(frozen=True)
-class CheckPlan:
-    """Which graders grade which file: what `dlgrade check` decided from its options."""
-
-    exercise: str
-    tests: Path
-    submission: Path
-    hidden: bool
-
-
-def plan_check(
-    course: Course,
-    exercise: str,
-    *,
-    path: Path | None = None,
-    solution: bool = False,
-    hidden: bool = False,
-) -> CheckPlan:
-    """Chooses grader file and submission; input problems raise UserError."""
-    course.require_exercise(exercise)
-    if solution and path is not None:
-        raise UserError(
-            "--solution grades the reference solution; it cannot be combined with --path"
-        )
-    if solution or hidden:
-        if not course.has_solutions:
-            flag = "--solution" if solution else "--hidden"
-            raise UserError(
-                f"{flag} needs the instructor's solutions/ folder, which this course does not have"
-            )
-        tests = course.solution_tests(exercise)
-        hidden = True
-    else:
-        tests = course.public_tests(exercise)
-    if solution:
-        submission = course.solution(exercise)
-    else:
-        submission = path if path is not None else course.stub(exercise)
-    if not tests.is_file():
-        raise UserError(
-            f"the graders of '{exercise}' are missing: {display_path(tests)} (run dlgrade generate?)"
-        )
-    if not submission.is_file():
-        raise UserError(f"no such file: {display_path(submission)}")
-    return CheckPlan(exercise, tests, submission, hidden)
-
-
 def check(
     course: Course,
     exercise: str,
@@ -214,23 +169,27 @@ def check(
     """`dlgrade check`: one exercise, one submission. The public check of a student keeps the
     torch references in a cache (grader/engine/cache.py); a check with hidden tests never does."""
     plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
-    oracle_cache = None
-    if use_cache and not plan.hidden:
-        from grader.paths import data_home
-
-        oracle_cache = OracleCache(data_home() / "cache" / "oracles.sqlite")
+    seed = default_seed() if seed is None else seed
+    oracle_cache = OracleCache.default() if use_cache and not plan.hidden else None
     try:
-        return run_graders(
+        result = run_graders(
             plan.tests,
             plan.submission,
             exercise=exercise,
-            seed=default_seed() if seed is None else seed,
+            seed=seed,
             backend_factory=backend_factory,
             hidden_included=plan.hidden,
             wanted_artifacts=wanted_artifacts,
             mistakes=registry_for(course.solutions_dir, exercise) if course.has_solutions else None,
             oracle_cache=oracle_cache,
         )
+        if oracle_cache is not None and all(t.status in ("passed", "failed") for t in result.tests):
+            # every test got as far as comparing with its references, which are now stored: the
+            # next check of this file will most likely not need the reference process
+            oracle_cache.mark_complete(run_key(plan.tests, seed))
+        return result
     finally:
+        oracle_host.stop()
+        close_prepared()
         if oracle_cache is not None:
             oracle_cache.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -24,10 +25,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.course import Course
 from grader.errors import UserError
+
+if TYPE_CHECKING:
+    from grader.sandbox.process import Sandbox
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 MISSING = "missing"
@@ -141,14 +145,16 @@ def missing_result(course: Course, exercise: str, reason: str) -> dict[str, Any]
 
 
 def grade_file(
-    course: Course, exercise: str, path: Path, student: str
+    course: Course, exercise: str, path: Path, student: str, sandbox: Sandbox | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """One file against all graders of its exercise (hidden tests included, inputs seeded by the
     student's id), as a ``check --json`` object whose tests also say whether they are hidden and
-    what the submission printed; and the run's notes."""
+    what the submission printed; and the run's notes. ``sandbox``: the student's sandbox, holding
+    ``path``, when several of their files are graded in a row (its workers start warm)."""
     from grader.engine.mistakes import registry_for
     from grader.engine.runner import run_graders
     from grader.engine.seeding import seed_for_student
+    from grader.sandbox.backend import SandboxBackend
 
     if exercise not in _REGISTRIES:
         _REGISTRIES[exercise] = registry_for(course.solutions_dir, exercise)
@@ -159,6 +165,7 @@ def grade_file(
         seed=seed_for_student(student),
         hidden_included=True,
         mistakes=_REGISTRIES[exercise],
+        backend_factory=functools.partial(SandboxBackend, sandbox=sandbox),
     )
     data = result.to_json()
     for test_json, test in zip(data["tests"], result.tests, strict=True):
@@ -167,14 +174,28 @@ def grade_file(
     return data, result.notes
 
 
-def grade_one(task: Task) -> tuple[Task, dict[str, Any]]:
-    """One (student, exercise) of the class, in a worker process."""
+def grade_student(tasks: list[Task]) -> list[tuple[Task, dict[str, Any]]]:
+    """The (student, exercise) pairs of one student, in a grading process: one sandbox for the
+    student, whose workers are forked warm, one per exercise."""
+    from grader.sandbox.process import Sandbox
+
     course = _COURSE
     assert course is not None
-    if task.digest == MISSING:
-        reason = f"no file {task.exercise}.py in the submission of {task.student}"
-        return task, missing_result(course, task.exercise, reason)
-    return task, grade_file(course, task.exercise, task.path, task.student)[0]
+    files = [t.path for t in tasks if t.digest != MISSING]
+    sandbox = Sandbox(files) if files else None
+    done = []
+    try:
+        for task in tasks:
+            if task.digest == MISSING:
+                reason = f"no file {task.exercise}.py in the submission of {task.student}"
+                done.append((task, missing_result(course, task.exercise, reason)))
+            else:
+                result = grade_file(course, task.exercise, task.path, task.student, sandbox)
+                done.append((task, result[0]))
+    finally:
+        if sandbox is not None:
+            sandbox.close()
+    return done
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -225,10 +246,14 @@ def grade_class(
                 initializer=_init_worker,
                 initargs=(str(course.root),),
             ) as pool:
-                for future in cf.as_completed([pool.submit(grade_one, t) for t in todo]):
-                    task, result = future.result()
-                    ledger.record(task, result)
-                    finished += 1
+                by_student: dict[str, list[Task]] = {}
+                for task in todo:
+                    by_student.setdefault(task.student, []).append(task)
+                futures = [pool.submit(grade_student, ts) for ts in by_student.values()]
+                for future in cf.as_completed(futures):
+                    for task, result in future.result():
+                        ledger.record(task, result)
+                        finished += 1
                     if progress:
                         progress(finished, len(tasks))
         write_outputs(ledger.results(), [t.student for t in tasks], chosen, out)

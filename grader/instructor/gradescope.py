@@ -114,25 +114,33 @@ def run(
     """Grades one Gradescope submission into results.json, each exercise scaled to its weight
     (the weights of the assignment add up to 100 points)."""
     from grader.instructor.grade import grade_file, gradescope_results, missing_result
+    from grader.sandbox.process import Sandbox
 
     who = student_id(metadata)
     total_weight = sum(a.weights.values())
     exercise_results = []
     notes: list[str] = []
-    for exercise, weight in a.weights.items():
-        path = _find(submission, f"{exercise}.py")
-        if path is None:
-            data = missing_result(course, exercise, f"no file {exercise}.py in the submission")
-            notes.append(f"{exercise}.py was not found in the submission")
-        else:
-            data, run_notes = grade_file(course, exercise, path, who)
-            notes += run_notes
-        full = sum(t["max_score"] for t in data["tests"]) or 1.0
-        scale = 100.0 * weight / total_weight / full
-        for t in data["tests"]:
-            t["score"] *= scale
-            t["max_score"] *= scale
-        exercise_results.append(data)
+    found = {e: _find(submission, f"{e}.py") for e in a.weights}
+    files = [p for p in found.values() if p is not None]
+    sandbox = Sandbox(files) if files else None  # one for the student: workers start warm
+    try:
+        for exercise, weight in a.weights.items():
+            path = found[exercise]
+            if path is None:
+                data = missing_result(course, exercise, f"no file {exercise}.py in the submission")
+                notes.append(f"{exercise}.py was not found in the submission")
+            else:
+                data, run_notes = grade_file(course, exercise, path, who, sandbox)
+                notes += run_notes
+            full = sum(t["max_score"] for t in data["tests"]) or 1.0
+            scale = 100.0 * weight / total_weight / full
+            for t in data["tests"]:
+                t["score"] *= scale
+                t["max_score"] *= scale
+            exercise_results.append(data)
+    finally:
+        if sandbox is not None:
+            sandbox.close()
     out = gradescope_results(exercise_results)
     out["score"] = round(out["score"], 4)  # the sum of the exact scores, then rounded
     for t in out["tests"]:
