@@ -635,3 +635,30 @@ def test_one_exercise_cannot_rewrite_another_of_the_same_student(tmp_path: Path)
         assert outcome != "written" and answer == "original"
     else:
         assert "no OS sandbox" in isolation()
+
+
+def test_a_working_bwrap_probe_is_remembered_until_a_sandbox_fails_to_boot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.sandbox import process
+
+    monkeypatch.setenv("DLGRADE_HOME", str(tmp_path))
+    process._bwrap.cache_clear()
+    try:
+        found = process._bwrap()
+        markers = list((tmp_path / "cache").glob("bwrap-works-*"))
+        if found is None:  # no working bwrap here: nothing is remembered
+            assert markers == []
+            return
+        assert len(markers) == 1
+        process._bwrap.cache_clear()
+
+        def no_probe(*args: object, **kwargs: object) -> None:
+            raise AssertionError("probed again")
+
+        monkeypatch.setattr(process.subprocess, "run", no_probe)
+        assert process._bwrap() == found  # from the marker, without a probe
+        process._forget_bwrap()
+        assert not markers[0].exists()
+    finally:
+        process._bwrap.cache_clear()

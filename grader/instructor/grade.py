@@ -175,8 +175,8 @@ def grade_file(
 
 
 def grade_student(tasks: list[Task]) -> list[tuple[Task, dict[str, Any]]]:
-    """The (student, exercise) pairs of one student, in a grading process: one sandbox for the
-    student, whose workers are forked warm, one per exercise."""
+    """(student, exercise) pairs of one student, in a grading process: one sandbox for them,
+    whose workers are forked warm, one per exercise."""
     from grader.sandbox.process import Sandbox
 
     course = _COURSE
@@ -249,7 +249,14 @@ def grade_class(
                 by_student: dict[str, list[Task]] = {}
                 for task in todo:
                     by_student.setdefault(task.student, []).append(task)
-                futures = [pool.submit(grade_student, ts) for ts in by_student.values()]
+                # one task per student; a class smaller than twice the workers is split further,
+                # so that no core waits while one student's exercises run one after another
+                split = max(1, -(-2 * workers // len(by_student)))
+                futures = [
+                    pool.submit(grade_student, ts[i :: min(split, len(ts))])
+                    for ts in by_student.values()
+                    for i in range(min(split, len(ts)))
+                ]
                 for future in cf.as_completed(futures):
                     for task, result in future.result():
                         ledger.record(task, result)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import hashlib
 import importlib.util
 import json
 import os
@@ -98,6 +99,7 @@ class Sandbox:
         self._ctrl: socket.socket | None = None
         self._tmp: Path | None = None
         self._cwd = ""
+        self._booted = False  # a zygote of this sandbox has answered once
         self._start()
 
     def path_of(self, file: Path) -> str:
@@ -240,6 +242,8 @@ class Sandbox:
                 for r, w in fds:
                     os.close(r)
                     os.close(w)
+                if not self._booted and _bwrap():
+                    _forget_bwrap()  # it never answered: perhaps bwrap no longer works here
                 self._stop()
                 if attempt == 2:
                     raise
@@ -250,6 +254,7 @@ class Sandbox:
                         os.close(fd)
                     except OSError:
                         pass
+            self._booted = True
             pid = answer.get("pid")
             if not isinstance(pid, int) or isinstance(pid, bool):
                 for fd in (fds[0][1], fds[1][0], fds[2][0]):
@@ -333,16 +338,50 @@ def close_prepared() -> None:
 # -- what the machine offers ----------------------------------------------------------------------
 @cache
 def _bwrap() -> str | None:
-    """The bwrap executable, if it can actually build a sandbox here."""
+    """The bwrap executable, if it can actually build a sandbox here. A probe that worked is
+    remembered (30 ms off every check) for this bwrap, interpreter, user and kernel, until a
+    sandbox fails to boot (:func:`_forget_bwrap`)."""
     exe = shutil.which("bwrap")
     if exe is None or os.environ.get("DLGRADE_NO_BWRAP"):
         return None
+    marker = _probe_marker(exe)
+    if marker is not None and marker.exists():
+        return exe
     probe = subprocess.run(
         [exe, *_bwrap_base(), _interpreter(), "-I", "-S", "-c", ""],
         capture_output=True,
         timeout=20,
     )
-    return exe if probe.returncode == 0 else None
+    if probe.returncode != 0:
+        return None
+    if marker is not None:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass
+    return exe
+
+
+def _probe_marker(exe: str) -> Path | None:
+    from grader.paths import data_home
+
+    try:
+        stamp = (
+            f"{exe}|{os.stat(exe).st_mtime_ns}|{_interpreter()}|{os.geteuid()}|{os.uname().release}"
+        )
+    except OSError:
+        return None
+    digest = hashlib.sha256(stamp.encode()).hexdigest()[:16]
+    return data_home() / "cache" / f"bwrap-works-{digest}"
+
+
+def _forget_bwrap() -> None:
+    """A sandbox did not boot under bwrap: probe again next time."""
+    exe = shutil.which("bwrap")
+    marker = _probe_marker(exe) if exe else None
+    if marker is not None:
+        marker.unlink(missing_ok=True)
 
 
 def isolation() -> str:
