@@ -9,7 +9,10 @@ to `dlgrade check` and `dlgrade grade`.
 
 The graders come from the course named by ``$DLGRADE_COURSE`` (the export's
 setup cell sets it): the instructor's solutions/ when it is there (hidden tests
-included), else the public exercises/.
+included), else the public exercises/. The inputs are seeded by
+``$DLGRADE_STUDENT``, which :func:`nbgrader_student_hook` sets to the id of the
+student nbgrader is grading, so a notebook scores what `dlgrade grade` gives
+the same code.
 """
 
 from __future__ import annotations
@@ -70,3 +73,13 @@ def run_test(exercise: str, test: str, namespace: dict[str, Any]) -> None:
         hint = f"\nhint: {outcome.hint}" if outcome.hint else ""
         raise AssertionError(f"{outcome.name} ({outcome.status}): {outcome.message}{hint}")
     print(f"{outcome.name}: passed ({outcome.max_score:g} points)")
+
+
+def nbgrader_student_hook(notebooks: list[str], **_: Any) -> None:
+    """nbgrader's ``Autograde.pre_convert_hook`` (the exported nbgrader_config.py names it): seeds
+    each student's tests by their id, as `dlgrade grade` does, instead of by the login of whoever
+    runs nbgrader. The kernels inherit the variable. nbgrader's own ``student`` argument is the
+    command line's ``--student`` filter ("*" by default), so the id is taken from the notebooks'
+    folder, ``submitted/<student>/<assignment>/``."""
+    if notebooks:
+        os.environ["DLGRADE_STUDENT"] = Path(notebooks[0]).parent.parent.name

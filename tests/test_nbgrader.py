@@ -17,7 +17,7 @@ from test_release import secret_lines
 from grader.course import Course
 from grader.engine.runner import check
 from grader.engine.seeding import seed_for_student
-from grader.instructor.nbgrader_export import export
+from grader.instructor.nbgrader_export import CONFIG, export
 
 STUDENT = "nb-student"
 
@@ -80,17 +80,33 @@ def test_nbgrader_round_trip(course: Course, tmp_path: Path) -> None:
     _submit(release, root, "ref", reference)
     _submit(release, root, "stub", None)
     _submit(release, root, "mistake", wrong)
-    _nbgrader(["autograde", "ps1", "--create"], root)
+    _submit(release, root, "mistake2", wrong)
+    _nbgrader(["autograde", "ps1", "--create"], root)  # with DLGRADE_STUDENT set: overridden
 
     mistake_file = tmp_path / "softmax.py"
     mistake_file.write_text(wrong)
-    expected = check(
-        course, "softmax", path=mistake_file, hidden=True, seed=seed_for_student(STUDENT)
-    )
+    students = ("ref", "stub", "mistake", "mistake2")
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        scores = {s: gb.find_submission("ps1", s).score for s in ("ref", "stub", "mistake")}
+        scores = {s: gb.find_submission("ps1", s).score for s in students}
         maximum = gb.find_submission("ps1", "ref").max_score
     assert maximum == public.max_score
     assert scores["ref"] == public.max_score
     assert scores["stub"] == 0
-    assert scores["mistake"] == expected.score and 0 < expected.score < public.max_score
+    for student in ("mistake", "mistake2"):  # each seeded by their own id, as `dlgrade grade`
+        expected = check(
+            course, "softmax", path=mistake_file, hidden=True, seed=seed_for_student(student)
+        )
+        assert scores[student] == expected.score and 0 < expected.score < public.max_score
+
+
+def test_the_nbgrader_hook_seeds_by_the_graded_students_id(monkeypatch) -> None:
+    from grader.engine.seeding import default_seed
+    from grader.notebook import nbgrader_student_hook
+
+    monkeypatch.setenv("DLGRADE_STUDENT", "the-instructor")
+    nbgrader_student_hook(
+        assignment="ps1", student="*", notebooks=["/c/submitted/ann/ps1/softmax.ipynb"]
+    )
+    assert os.environ["DLGRADE_STUDENT"] == "ann"
+    assert default_seed() == seed_for_student("ann")
+    assert 'pre_convert_hook = "grader.notebook.nbgrader_student_hook"' in CONFIG

@@ -29,6 +29,8 @@ c.CourseDirectory.root = "."
 c.ClearSolutions.code_stub = {{"python": "raise NotImplementedError"}}
 # the graders import torch once per notebook; give each cell time
 c.ExecutePreprocessor.timeout = 300
+# each student's inputs seeded by their id, as `dlgrade grade` seeds them
+c.Autograde.pre_convert_hook = "grader.notebook.nbgrader_student_hook"
 """
 
 
