@@ -95,6 +95,12 @@ class Sandbox:
         if len({f.name for f in self.files}) != len(self.files):
             raise ValueError("the files of one sandbox need distinct names")
         self.limits = limits
+        self._contents: dict[str, bytes] = {}  # the worker never sees (or changes) the originals
+        for f in self.files:
+            try:
+                self._contents[f.name] = f.read_bytes()
+            except OSError:  # gone or unreadable: the backend's source check reports it
+                self._contents[f.name] = b""
         self._proc: subprocess.Popen[bytes] | None = None
         self._ctrl: socket.socket | None = None
         self._tmp: Path | None = None
@@ -109,6 +115,8 @@ class Sandbox:
     # -- the zygote's process ----------------------------------------------------------------
     def _start(self) -> None:
         _become_subreaper()
+        if self._tmp is not None:  # a restart: the last zygote's folder goes
+            shutil.rmtree(self._tmp, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix="dlgrade-sandbox-"))
         self._tmp = tmp
         work, runtime = tmp / "work", tmp / "runtime"
@@ -117,8 +125,8 @@ class Sandbox:
         package_root = Path(__file__).resolve().parents[2]
         for name, source in RUNTIME_FILES.items():
             shutil.copyfile(package_root / source, runtime / name)
-        for file in self.files:  # copies: the worker never sees (or changes) the original
-            shutil.copyfile(file, work / file.name)
+        for name, content in self._contents.items():  # copies, as they were at the first start
+            (work / name).write_bytes(content)
         packages = _site_packages()
         bwrap = _bwrap()
         if bwrap:
