@@ -72,18 +72,25 @@ def median_run(cmd: list[str], runs: int) -> float:
     return statistics.median(times)
 
 
+def quiz_command(tmp: Path) -> tuple[list[str], dict[str, str]]:
+    """`dlgrade quiz practice` on a fresh 1,000-question bank made in ``tmp``, and its
+    environment (its own data home), with the file cache warmed by one run."""
+    exe = shutil.which("dlgrade") or "dlgrade"
+    bank = tmp / "bank"
+    bank.mkdir()
+    make_bank(bank)
+    env = {**os.environ, "DLGRADE_HOME": str(tmp / "home")}
+    cmd = [exe, "quiz", "practice", "--bank", str(bank), "--n", "10", "--seed", "1"]
+    time_to_first_question(cmd, env)
+    return cmd, env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    exe = shutil.which("dlgrade") or "dlgrade"
     with tempfile.TemporaryDirectory() as tmp:
-        bank = Path(tmp) / "bank"
-        bank.mkdir()
-        make_bank(bank)
-        env = {**os.environ, "DLGRADE_HOME": str(Path(tmp) / "home")}
-        cmd = [exe, "quiz", "practice", "--bank", str(bank), "--n", "10", "--seed", "1"]
-        time_to_first_question(cmd, env)  # warm the file cache
+        cmd, env = quiz_command(Path(tmp))
         quiz = statistics.median(time_to_first_question(cmd, env) for _ in range(args.runs))
         tty = statistics.median(
             time_to_first_question_in_a_terminal(cmd, env) for _ in range(args.runs)

@@ -271,7 +271,6 @@ def main() -> None:
         args.runs, args.students, args.nbgrader_students = 1, 3, 3
     elif args.out is None:
         args.out = REPO / "benchmarks" / "results.json"
-    exe = shutil.which("dlgrade") or "dlgrade"
     rows: dict[str, Any] = {}
 
     from check_cache import measure as measure_check
@@ -282,15 +281,10 @@ def main() -> None:
     rows.update(measure_check("softmax", args.runs))
     rows["python_pass_s"] = _median(lambda: timed([sys.executable, "-c", "pass"], None), args.runs)
 
-    from quiz_startup import make_bank, time_to_first_question
+    from quiz_startup import quiz_command, time_to_first_question
 
     with tempfile.TemporaryDirectory() as tmp:
-        bank = Path(tmp) / "bank"
-        bank.mkdir()
-        make_bank(bank)
-        env = {**os.environ, "DLGRADE_HOME": str(Path(tmp) / "home")}
-        cmd = [exe, "quiz", "practice", "--bank", str(bank), "--n", "10", "--seed", "1"]
-        time_to_first_question(cmd, env)
+        cmd, env = quiz_command(Path(tmp))
         rows["quiz_first_question_s"] = _median(lambda: time_to_first_question(cmd, env), args.runs)
 
     from sandbox import measure as measure_sandbox
