@@ -22,12 +22,17 @@ from typing import Any
 CACHE_VERSION = "1"
 
 
+def _graders_digest(graders: Path) -> str:
+    return hashlib.sha256(CACHE_VERSION.encode() + graders.read_bytes()).hexdigest()
+
+
+def _device() -> str:
+    return os.environ.get("DLGRADE_DEVICE", "auto").strip().lower() or "auto"
+
+
 def run_key(graders: Path, seed: int) -> str:
     """One check's references as a whole: the grader file's content, the seed and the device."""
-    device = os.environ.get("DLGRADE_DEVICE", "auto").strip().lower() or "auto"
-    h = hashlib.sha256(CACHE_VERSION.encode() + graders.read_bytes())
-    h.update(f"\0{seed}\0{device}".encode())
-    return h.hexdigest()
+    return hashlib.sha256(f"{_graders_digest(graders)}\0{seed}\0{_device()}".encode()).hexdigest()
 
 
 class OracleCache:
@@ -103,8 +108,7 @@ _active: tuple[OracleCache, str] | None = None
 def active(cache: OracleCache, graders: Path) -> Iterator[OracleCache]:
     """Oracles called inside the block use ``cache``, keyed by the content of ``graders``."""
     global _active
-    digest = hashlib.sha256(CACHE_VERSION.encode() + graders.read_bytes()).hexdigest()
-    previous, _active = _active, (cache, digest)
+    previous, _active = _active, (cache, _graders_digest(graders))
     try:
         yield cache
     finally:
@@ -123,9 +127,8 @@ def key_for(fn: Callable[..., Any], args: tuple, kwargs: dict) -> str | None:
     except TypeError:
         _active[0].not_stored += 1
         return None
-    device = os.environ.get("DLGRADE_DEVICE", "auto").strip().lower() or "auto"
     h = hashlib.sha256()
-    for part in (_active[1], fn.__qualname__, device):
+    for part in (_active[1], fn.__qualname__, _device()):
         h.update(part.encode() + b"\0")
     h.update(inputs)
     return h.hexdigest()
