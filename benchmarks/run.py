@@ -276,7 +276,7 @@ def main() -> None:
     from check_cache import measure as measure_check
     from check_cache import timed
 
-    from grader.sandbox.backend import isolation
+    from grader.sandbox.process import isolation
 
     rows.update(measure_check("softmax", args.runs))
     rows["python_pass_s"] = _median(lambda: timed([sys.executable, "-c", "pass"], None), args.runs)

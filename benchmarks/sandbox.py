@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.sandbox.backend import SandboxBackend, isolation
-from grader.sandbox.process import Sandbox
+from grader.sandbox.backend import SandboxBackend
+from grader.sandbox.process import Sandbox, isolation
 
 
 def measure(starts: int, calls: int) -> tuple[list[float], list[float], list[float]]:

@@ -21,8 +21,8 @@ import pytest
 
 from grader.engine.plain import Opaque
 from grader.sandbox import codec
-from grader.sandbox.backend import SandboxBackend, _bwrap, _can_drop_privileges, isolation
-from grader.sandbox.process import Sandbox
+from grader.sandbox.backend import SandboxBackend
+from grader.sandbox.process import Sandbox, _bwrap, _can_drop_privileges, isolation
 
 GRADERS = '''
 import numpy as np

@@ -22,8 +22,8 @@ from grader.engine.seeding import default_seed
 from grader.engine.student import unload_submission_modules
 from grader.errors import GraderError, display_path
 from grader.generate.markers import hidden_lines
-from grader.sandbox.backend import SandboxBackend, isolation
-from grader.sandbox.process import close_prepared
+from grader.sandbox.backend import SandboxBackend
+from grader.sandbox.process import close_prepared, isolation
 
 
 def _pytest_args(

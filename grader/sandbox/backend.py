@@ -15,8 +15,8 @@ Where bubblewrap (``bwrap``) works, the sandbox also has its own mount, PID,
 network and IPC namespaces, with the file system reduced to what it needs:
 the worker can neither see the grader's files nor signal the grader. Where it
 does not, the worker runs as a plain process (under an unprivileged uid when
-the grader is root and the interpreter allows it), and :func:`isolation`
-says so.
+the grader is root and the interpreter allows it), and
+:func:`~grader.sandbox.process.isolation` says so.
 """
 
 from __future__ import annotations
@@ -32,15 +32,12 @@ from typing import Any
 
 from grader.engine.student import RawCall, check_source, raw_call
 from grader.sandbox import codec
-from grader.sandbox.process import (  # noqa: F401  (_bwrap, _can_drop_privileges: for the tests)
+from grader.sandbox.process import (
     Limits,
     Sandbox,
     Worker,
     WorkerGone,
     ZygoteGone,
-    _bwrap,
-    _can_drop_privileges,
-    isolation,
     take_prepared,
 )
 from grader.sandbox.worker import (
