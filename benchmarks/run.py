@@ -276,7 +276,7 @@ def main() -> None:
     from check_cache import measure as measure_check
     from check_cache import timed
 
-    from grader.sandbox.process import isolation
+    from grader.sandbox.isolation import detect
 
     rows.update(measure_check("softmax", args.runs))
     rows["python_pass_s"] = _median(lambda: timed([sys.executable, "-c", "pass"], None), args.runs)
@@ -358,7 +358,7 @@ def main() -> None:
         )
     width = max(len(t[0]) for t in table)
     wide = max(34, *(len(t[2]) for t in table))
-    print(f"{os.cpu_count()} cores; {isolation()}")
+    print(f"{os.cpu_count()} cores; {detect().describe()}")
     print(f"{'what'.ljust(width)}  {'measured':>14}  {'beside':<{wide}}  {'target':<28}  met")
     for what, measured, beside, target, met in table:
         print(

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from grader.sandbox.backend import SandboxBackend
-from grader.sandbox.process import Sandbox, isolation
+from grader.sandbox.isolation import detect
+from grader.sandbox.process import Sandbox
 
 
 def measure(starts: int, calls: int) -> tuple[list[float], list[float], list[float]]:
@@ -60,7 +61,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     args = parser.parse_args()
     starts, warm, trips = measure(args.starts, args.calls)
-    print(f"isolation: {isolation()}")
+    print(f"isolation: {detect().describe()}")
     for what, times in (("cold", starts), ("warm", warm)):
         print(
             f"worker start, {what}, to first answer: median {statistics.median(times) * 1e3:.1f} ms "

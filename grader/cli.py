@@ -270,9 +270,16 @@ from grader.quiz.cli import quiz  # noqa: E402 (the quiz group; it imports nothi
 
 cli.add_command(quiz)
 
-from grader.instructor.cli import grade, gradescope, nbgrader_group, release, report  # noqa: E402
+from grader.instructor.cli import (  # noqa: E402
+    grade,
+    gradescope,
+    nbgrader_group,
+    release,
+    report,
+    sandbox_group,
+)
 
-for command in (grade, release, gradescope, report, nbgrader_group):
+for command in (grade, release, gradescope, report, nbgrader_group, sandbox_group):
     cli.add_command(command)
 
 

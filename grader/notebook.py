@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.engine.student import InProcessBackend
-from grader.sandbox.worker import FORBIDDEN_MODULES, forbidden_message
+from grader.runtime.policy import FORBIDDEN_MODULES, forbidden_message
 
 
 class NamespaceBackend(InProcessBackend):

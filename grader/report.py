@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.engine.results import ExerciseResult, TestResult
+from grader.runtime.plain import clean_text
 
 STYLE = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow"}
 
@@ -19,7 +20,10 @@ def points(value: float) -> str:
 
 def render_check(result: ExerciseResult, console: Console) -> None:
     where = f"{result.submission}" + (", hidden tests included" if result.hidden_included else "")
-    console.print(Text.assemble((result.exercise, "bold"), f" — {where} (--seed {result.seed})"))
+    sandbox = f", sandbox: {result.isolation}" if result.isolation else ""
+    console.print(
+        Text.assemble((result.exercise, "bold"), f" — {where} (--seed {result.seed}{sandbox})")
+    )
     table = Table(show_footer=True, header_style="bold", footer_style="bold")
     table.add_column("test", footer="total", overflow="fold")
     if result.hidden_included:
@@ -43,7 +47,7 @@ def render_check(result: ExerciseResult, console: Console) -> None:
         console.print()
         _render_failures(failures, console)
     for note in result.notes:
-        console.print(Text.assemble(("note: ", "yellow"), note))
+        console.print(Text.assemble(("note: ", "yellow"), clean_text(note)))
     console.print(_verdict(result))
 
 
@@ -52,6 +56,7 @@ def _indented(
 ) -> None:
     """Prints ``label + text`` wrapped to the console's width, every line indented by four spaces."""
     width = max(console.width - 4, 20)
+    text = clean_text(text, 20_000)  # no escape sequence reaches the terminal, whoever wrote it
     first = True
     for paragraph in text.splitlines() or [""]:
         lines = textwrap.wrap(paragraph, width - (len(label) if first else 0)) or [""]
@@ -81,7 +86,7 @@ def _render_failures(failures: list[TestResult], console: Console) -> None:
         _indented(console, message)
         if hint:
             _indented(console, hint, label="hint: ", label_style="bold cyan")
-        output = tests[0].output.strip()
+        output = clean_text(tests[0].output, 20_000).strip()
         if output and len(tests) == 1:
             lines = output.splitlines()
             console.print(Text("    your code printed:", style="dim"))

@@ -23,6 +23,7 @@ CHECK_SCHEMA = {
         "exercise": {"type": "string"},
         "score": {"type": "number"},
         "max_score": {"type": "number"},
+        "isolation": {"enum": ["bubblewrap", "uid", "process"]},
         "tests": {
             "type": "array",
             "minItems": 1,

@@ -14,8 +14,8 @@ from grader.engine.compare import (
     expect_shape,
     expect_unmodified,
 )
-from grader.engine.plain import Opaque
 from grader.engine.student import Call
+from grader.runtime.plain import Opaque
 
 
 def message(fn, *args, **kwargs) -> str:

@@ -226,7 +226,7 @@ def test_grader_that_does_not_import_is_a_grader_error(tmp_path: Path) -> None:
 def test_opaque_results_stay_with_the_submission(tmp_path: Path) -> None:
     graders = make_graders(
         tmp_path,
-        "from grader.engine.plain import Opaque\n\n"
+        "from grader.runtime.plain import Opaque\n\n"
         "@pytest.mark.points(1)\ndef test_handles(student):\n"
         "    out, cache = student.forward(np.ones(3))\n"
         "    assert isinstance(cache, Opaque) and cache.type_name == 'Cache'\n"

@@ -150,7 +150,7 @@ def test_plot_on_an_exercise_without_a_curve_says_so(course: Course, tmp_path: P
 
 
 def test_same_object_keeps_its_handle() -> None:
-    from grader.sandbox.worker import Runner
+    from grader.runtime.worker import Runner
 
     runner = Runner(Path(__file__), "here")
     rng = np.random.default_rng(0)

@@ -99,11 +99,10 @@ def test_a_class_of_fifty_gets_exactly_its_scores(course: Course, tmp_path: Path
     )
 
 
-def test_a_students_shared_sandbox_grades_as_separate_ones_would(
+def test_a_class_grades_each_file_as_a_check_of_it_alone_would(
     course: Course, tmp_path: Path
 ) -> None:
-    """All of a student's files share one sandbox (workers forked warm); each file still gets the
-    result of a check of that file alone, in a sandbox of its own."""
+    """Each (student, exercise) of a class gets the result of a check of that file alone."""
     from grader.engine.seeding import seed_for_student
 
     submissions, out = tmp_path / "subs", tmp_path / "out"
@@ -192,7 +191,7 @@ def test_killed_run_resumes_to_byte_identical_files(course: Course, tmp_path: Pa
     files = sorted(
         p.relative_to(second) for p in second.rglob("*") if p.is_file() and "sqlite" not in p.name
     )
-    assert len(files) == 1 + 10 + 10
+    assert len(files) == 2 + 10 + 10  # grades.csv, run.json, and per student two files
     for rel in files:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
 

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import processes_of, uid_base
 
-from grader.engine.plain import Opaque
-from grader.sandbox import codec
+from grader.runtime import codec
+from grader.runtime.plain import Opaque
 from grader.sandbox.backend import SandboxBackend
-from grader.sandbox.process import Sandbox, _bwrap, _can_drop_privileges, isolation
+from grader.sandbox.isolation import bwrap as _bwrap
+from grader.sandbox.process import Sandbox
 
 GRADERS = '''
 import numpy as np
@@ -243,65 +245,6 @@ ATTACKS: dict[str, tuple[str, int, str | None]] = {
     ),
 }
 
-# attacks whose defence needs the OS sandbox (they work against a plain process of the same user)
-NEEDS_OS_SANDBOX = {
-    "kill_the_parent": (
-        """
-        import os, signal
-        def double(x):
-            for pid in (os.getppid(), 1):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            for entry in os.listdir("/proc"):
-                if entry.isdigit() and int(entry) != os.getpid():
-                    try:
-                        os.kill(int(entry), signal.SIGKILL)
-                    except OSError:
-                        pass
-            return x
-        """,
-        0,
-        None,
-    ),
-    "find_the_reference": (
-        """
-        import os, sys
-        def _find():
-            for root in ["/", "/tmp", "/work", "/root", "/home", os.getcwd(), *sys.path]:
-                for dirpath, dirs, files in os.walk(root):
-                    if dirpath.count(os.sep) > 8 or dirpath.startswith(("/proc", "/sys", "/usr", "/dev")):
-                        dirs[:] = []
-                        continue
-                    if os.path.basename(dirpath) == "solutions" and "toy.py" in files:
-                        return os.path.join(dirpath, "toy.py")
-        def double(x):
-            path = _find()
-            if path is None:
-                return x
-            ns = {}
-            exec(open(path).read(), ns)
-            return ns["double"](x)
-        """,
-        0,
-        None,
-    ),
-    "write_into_the_results": (
-        """
-        def double(x):
-            try:
-                with open(RESULTS + "/pwned", "w") as f:
-                    f.write("0wned")
-            except OSError:
-                pass
-            return x
-        """,
-        0,
-        None,
-    ),
-}
-
 RUN_ALL = """
 import json, sys
 from pathlib import Path
@@ -323,16 +266,22 @@ def _write(path: Path, source: str) -> Path:
     return path
 
 
-def _stray_workers() -> list[str]:
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"dlgrade_rt_worker" in cmdline:
-            found.append(entry)
-    return found
+@pytest.fixture
+def own_uids(monkeypatch: pytest.MonkeyPatch) -> int:
+    """This test's own range of sandbox uids: leftovers found there are this test's."""
+    base = uid_base(7)
+    monkeypatch.setenv("DLGRADE_UID_BASE", str(base))
+    return base
+
+
+def _strays(base: int) -> list[int]:
+    """What is left of the sandboxes of this test: processes of its uids (where the grader is
+    root), or descendants of this process (where it is not)."""
+    if os.geteuid() == 0:
+        return processes_of(base)
+    from grader.sandbox.limits import process_tree
+
+    return sorted(process_tree(os.getpid()) - {os.getpid()})
 
 
 @pytest.fixture(scope="module")
@@ -344,13 +293,16 @@ def attack_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, Pa
     results_dir = root / "results"
     results_dir.mkdir()
     paths = []
-    attacks = {**ATTACKS, **(NEEDS_OS_SANDBOX if _bwrap() else {})}  # never unleashed unconfined
-    for i, (name, (source, _, _)) in enumerate(attacks.items()):
+    for i, (name, (source, _, _)) in enumerate(ATTACKS.items()):
         source = textwrap.dedent(source).replace("RESULTS", repr(str(results_dir)))
         paths.append(_write(root / "subs" / name / f"{name}.py", source))
         paths.append(_write(root / "subs" / f"honest{i}" / f"honest{i}.py", HONEST))
     _write(root / "subs" / "sys_exit" / "conftest.py", "raise SystemExit('conftest ran')\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "DLGRADE_UID_BASE": str(uid_base(8)),
+    }
     proc = subprocess.run(
         [sys.executable, "-c", RUN_ALL, str(graders), *map(str, paths)],
         capture_output=True,
@@ -376,7 +328,7 @@ def test_attack_earns_only_its_honest_score(attack_run, name: str) -> None:
 def test_honest_submissions_keep_full_marks_beside_the_attacks(attack_run) -> None:
     results, _, _ = attack_run
     honest = {k: v["score"] for k, v in results.items() if k.startswith("honest")}
-    assert len(honest) == len(ATTACKS) + (len(NEEDS_OS_SANDBOX) if _bwrap() else 0)
+    assert len(honest) == len(ATTACKS)
     assert set(honest.values()) == {3.0}, honest
 
 
@@ -394,19 +346,9 @@ def test_output_flood_is_capped_and_made_harmless(attack_run) -> None:
 
 
 def test_nothing_the_workers_started_is_left(attack_run) -> None:
-    assert _stray_workers() == []
-
-
-def test_attacks_on_the_file_system_need_the_os_sandbox(attack_run) -> None:
-    """With bubblewrap the grader's files are out of sight; without it the check says so."""
-    results, results_dir, _ = attack_run
-    if _bwrap():
-        for name in NEEDS_OS_SANDBOX:  # at most the point for leaving x alone: never test_double
-            assert results[name]["score"] <= 1, (name, results[name])
-            assert results[name]["tests"]["test_double"][0] != "passed"
-        assert not (results_dir / "pwned").exists()
-    else:
-        assert "no OS sandbox" in isolation()
+    if os.geteuid() != 0:
+        pytest.skip("the run's leftovers are found by their sandbox uids, which need root")
+    assert processes_of(uid_base(8)) == []
 
 
 def test_a_thousand_files_beside_the_submission_are_never_loaded(tmp_path: Path) -> None:
@@ -520,8 +462,11 @@ def test_the_worker_runs_unprivileged_and_sees_only_its_folder(tmp_path: Path) -
     finally:
         backend.close()
     assert files == ["sub.py"]
-    if os.geteuid() == 0 and (_bwrap() or _can_drop_privileges()):
-        assert uid == 65534
+    assert uid != 0  # never root, at any level
+    if os.geteuid() == 0:
+        from grader.sandbox.uids import COUNT, _base
+
+        assert _base() <= uid < _base() + COUNT  # a uid of the sandbox's own
 
 
 # -- one sandbox per student: workers forked warm from its zygote ------------------------------
@@ -542,7 +487,9 @@ def _sandbox_processes(sandbox: Sandbox) -> int:
     return found
 
 
-def test_workers_of_one_sandbox_are_fresh_and_leave_nothing_behind(tmp_path: Path) -> None:
+def test_workers_of_one_sandbox_are_fresh_and_leave_nothing_behind(
+    tmp_path: Path, own_uids: int
+) -> None:
     """Two exercises of a student in one sandbox: each gets its own worker, and whatever the first
     left running (a grandchild in a session of its own) is gone before the second starts."""
     a = _write(
@@ -584,10 +531,12 @@ def test_workers_of_one_sandbox_are_fresh_and_leave_nothing_behind(tmp_path: Pat
         second.close()
     finally:
         sandbox.close()
-    assert _stray_workers() == []
+    assert _strays(own_uids) == []
 
 
-def test_a_worker_that_kills_its_zygote_costs_only_a_cold_start(tmp_path: Path) -> None:
+def test_a_worker_that_kills_its_zygote_costs_only_a_cold_start(
+    tmp_path: Path, own_uids: int
+) -> None:
     a = _write(
         tmp_path / "a.py",
         "import os, signal\ndef kill_parent():\n    os.kill(os.getppid(), signal.SIGKILL)\n"
@@ -601,7 +550,7 @@ def test_a_worker_that_kills_its_zygote_costs_only_a_cold_start(tmp_path: Path) 
         backend.close()
     finally:
         sandbox.close()
-    assert _stray_workers() == []
+    assert _strays(own_uids) == []
 
 
 def test_one_exercise_cannot_rewrite_another_of_the_same_student(tmp_path: Path) -> None:
@@ -631,34 +580,89 @@ def test_one_exercise_cannot_rewrite_another_of_the_same_student(tmp_path: Path)
     finally:
         sandbox.close()
     assert b.read_text() == "def answer():\n    return 'original'\n"  # never the original
-    if _bwrap() or (os.geteuid() == 0 and _can_drop_privileges()):
-        assert outcome != "written" and answer == "original"
-    else:
-        assert "no OS sandbox" in isolation()
+    if not _bwrap() and os.geteuid() != 0:
+        pytest.skip("without bubblewrap and root, a worker may rewrite its copies")
+    assert outcome != "written" and answer == "original"
 
 
 def test_a_working_bwrap_probe_is_remembered_until_a_sandbox_fails_to_boot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from grader.sandbox import process
+    from grader.sandbox import isolation as process
 
     monkeypatch.setenv("DLGRADE_HOME", str(tmp_path))
-    process._bwrap.cache_clear()
+    process.bwrap.cache_clear()
     try:
-        found = process._bwrap()
+        found = process.bwrap()
         markers = list((tmp_path / "cache").glob("bwrap-works-*"))
         if found is None:  # no working bwrap here: nothing is remembered
             assert markers == []
             return
         assert len(markers) == 1
-        process._bwrap.cache_clear()
+        process.bwrap.cache_clear()
 
         def no_probe(*args: object, **kwargs: object) -> None:
             raise AssertionError("probed again")
 
         monkeypatch.setattr(process.subprocess, "run", no_probe)
-        assert process._bwrap() == found  # from the marker, without a probe
-        process._forget_bwrap()
+        assert process.bwrap() == found  # from the marker, without a probe
+        process.forget_bwrap()
         assert not markers[0].exists()
     finally:
-        process._bwrap.cache_clear()
+        process.bwrap.cache_clear()
+        process.detect.cache_clear()
+
+
+# -- limits for all of a sandbox's processes together ------------------------------------------
+HOARDERS = """
+import os, time
+def hoard(children, mib):
+    r, w = os.pipe()
+    for _ in range(children):
+        if os.fork() == 0:
+            try:
+                block = bytearray(mib << 20)
+                block[::4096] = b"x" * len(block[::4096])
+                os.write(w, b"1")
+                time.sleep(60)
+            finally:
+                os._exit(0)
+    os.close(w)
+    got, deadline = 0, time.monotonic() + 3
+    os.set_blocking(r, False)
+    while time.monotonic() < deadline and got < children:
+        try:
+            got += len(os.read(r, 16))
+        except BlockingIOError:
+            time.sleep(0.02)
+    time.sleep(0.6)  # long enough for the watchdog to look
+    return got
+"""
+
+
+@pytest.mark.parametrize("counted_by", ["cgroup", "watchdog"])
+def test_a_sandboxs_processes_share_one_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_uids: int, counted_by: str
+) -> None:
+    """Four children of one worker, 400 MiB each, in a sandbox of 1 GiB: they never hold more
+    than the sandbox's memory together (per-process limits alone would let them)."""
+    from grader.sandbox.limits import Cgroup, Limits
+
+    if counted_by == "watchdog":
+        monkeypatch.setenv("DLGRADE_NO_CGROUP", "1")
+    elif Cgroup.create(Limits()) is None:
+        pytest.skip("this machine does not let dlgrade make cgroups (the watchdog counts)")
+    path = _write(tmp_path / "hoard.py", HOARDERS)
+    sandbox = Sandbox([path], Limits(memory=1 << 30))
+    try:
+        assert (sandbox._cgroup is None) == (counted_by == "watchdog")
+        backend = SandboxBackend(path, "hoard.py", sandbox=sandbox)
+        raw = backend.call("hoard", (4, 400), {}, 8.0)
+        backend.close()
+    finally:
+        sandbox.close()
+    if raw.error is not None:  # the watchdog killed the whole sandbox, and says why
+        assert "limit on memory" in raw.error, raw.error
+    else:
+        assert raw.result * 400 <= 1024, raw.result  # the cgroup's OOM killer took the rest
+    assert _strays(own_uids) == []

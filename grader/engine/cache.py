@@ -70,7 +70,7 @@ class OracleCache:
                 pass
 
     def get(self, key: str) -> tuple[bool, Any]:
-        from grader.sandbox import codec
+        from grader.runtime import codec
 
         row = self.db.execute("SELECT value FROM oracles WHERE key = ?", (key,)).fetchone()
         if row is None:
@@ -85,7 +85,7 @@ class OracleCache:
         return True, value
 
     def put(self, key: str, value: Any) -> None:
-        from grader.sandbox import codec
+        from grader.runtime import codec
 
         try:
             data = codec.encode(value)
@@ -118,7 +118,7 @@ def active(cache: OracleCache, graders: Path) -> Iterator[OracleCache]:
 def key_for(fn: Callable[..., Any], args: tuple, kwargs: dict) -> str | None:
     """The cache key of one oracle call, or None when no cache is active or the inputs are not
     plain data."""
-    from grader.sandbox import codec
+    from grader.runtime import codec
 
     if _active is None:
         return None

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.engine.plain import Opaque, describe, type_name
 from grader.engine.student import Call
+from grader.runtime.plain import Opaque, describe, type_name
 
 RTOL = 1e-7
 ATOL = 1e-9

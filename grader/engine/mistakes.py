@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from grader.engine.plain import Opaque
 from grader.engine.student import Call
 from grader.errors import GraderError, display_path
+from grader.runtime.plain import Opaque
 
 MATCH_RTOL = 1e-6
 MATCH_ATOL = 1e-9
@@ -189,7 +189,7 @@ def _handles(value: Any) -> list[Opaque]:
 
 def _materialize(value: Any, recipes: dict[int, tuple[str, tuple, dict]]) -> Any:
     """A copy of ``value`` with each handle rebuilt, fresh, from its recipe (trusted factories)."""
-    from grader.engine import factories
+    from grader.runtime import factories
 
     if isinstance(value, Opaque):
         factory, args, kwargs = recipes[value.ident]

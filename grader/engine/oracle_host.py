@@ -49,7 +49,7 @@ class OracleHost:
 
     def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool, Any]:
         """(True, the oracle's output) computed by the host, or (False, None): compute it here."""
-        from grader.sandbox import codec
+        from grader.runtime import codec
 
         proc = self.proc
         if proc is None or proc.stdin is None or proc.stdout is None:
@@ -112,7 +112,7 @@ def stop() -> None:
 
 
 def _read_frame(stream: IO[bytes]) -> Any:
-    from grader.sandbox import codec
+    from grader.runtime import codec
 
     header = stream.read(8)
     if len(header) < 8:
@@ -134,7 +134,7 @@ def serve() -> None:
     import torch  # noqa: F401  (the point of this process: imported while the check loads)
 
     from grader.oracle import grading_device, to_numpy, to_torch
-    from grader.sandbox import codec
+    from grader.runtime import codec
 
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what an oracle prints must not end up in the answers

@@ -51,6 +51,7 @@ class ExerciseResult:
     hidden_included: bool = False
     notes: list[str] = field(default_factory=list)
     artifacts: dict[str, Any] = field(default_factory=dict)  # data graders produced on request
+    isolation: str | None = None  # the sandbox's isolation level (grader/sandbox/isolation.py)
 
     @property
     def score(self) -> float:
@@ -66,9 +67,12 @@ class ExerciseResult:
 
     def to_json(self) -> dict[str, Any]:
         """The object `dlgrade check --json` prints (shared/spec/cli.md)."""
-        return {
+        data: dict[str, Any] = {
             "exercise": self.exercise,
             "score": self.score,
             "max_score": self.max_score,
             "tests": [t.to_json() for t in self.tests],
         }
+        if self.isolation is not None:
+            data["isolation"] = self.isolation
+        return data

@@ -23,7 +23,8 @@ from grader.engine.student import unload_submission_modules
 from grader.errors import GraderError, display_path
 from grader.generate.markers import hidden_lines
 from grader.sandbox.backend import SandboxBackend
-from grader.sandbox.process import close_prepared, isolation
+from grader.sandbox.isolation import Isolation, detect
+from grader.sandbox.process import close_prepared
 
 
 def _pytest_args(
@@ -109,10 +110,12 @@ def run_graders(
     mistakes: Registry | None = None,
     only: str | None = None,
     oracle_cache: OracleCache | None = None,
+    isolation: Isolation | None = None,
 ) -> ExerciseResult:
     """Grades ``submission`` with the grader file ``tests`` (or only its test ``only``);
     ``mistakes`` names known mistakes; ``oracle_cache`` (the student's loop only) keeps the
-    torch references on disk."""
+    torch references on disk; ``isolation``: the run's level, recorded in the result (where the
+    submission runs in a sandbox)."""
     tests = tests.resolve()
     options = EngineOptions(
         submission=submission.resolve(),
@@ -131,9 +134,7 @@ def run_graders(
     state = engine.state
     if not state.order:
         raise GraderError(f"{display_path(tests)} has no tests")
-    notes = []
-    if backend_factory is SandboxBackend and "no OS sandbox" in isolation():
-        notes.append(f"sandbox: {isolation()}")
+    notes: list[str] = []
     if state.disqualified:  # caught at run time: the whole exercise fails, not only that test
         for name in state.order:
             result = state.items[name]
@@ -146,6 +147,7 @@ def run_graders(
         hidden_included=hidden_included,
         artifacts=dict(state.artifacts),
         notes=notes,
+        isolation=isolation.level if isolation is not None else None,
     )
 
 
@@ -157,6 +159,11 @@ def collect_graders(tests: Path, exercise: str) -> list[TestResult]:
     )
     state = _run_pytest(tests, options, ["--collect-only"]).state
     return [state.items[n] for n in state.order]
+
+
+def protected_paths(course: Course) -> tuple[Path, ...]:
+    """What a submission must not read: the instructor's side of the course."""
+    return (course.solutions_dir,) if course.has_solutions else ()
 
 
 def check(
@@ -176,6 +183,8 @@ def check(
     plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
     seed = default_seed() if seed is None else seed
     oracle_cache = OracleCache.default() if use_cache and not plan.hidden else None
+    sandboxed = backend_factory is SandboxBackend
+    isolation = detect(protected_paths(course)) if sandboxed else None
     try:
         result = run_graders(
             plan.tests,
@@ -187,7 +196,11 @@ def check(
             wanted_artifacts=wanted_artifacts,
             mistakes=registry_for(course.solutions_dir, exercise) if course.has_solutions else None,
             oracle_cache=oracle_cache,
+            isolation=isolation,
         )
+        if isolation is not None and plan.hidden and isolation.level != "bubblewrap":
+            # the instructor's check of a submission: say what the submission could reach
+            result.notes.append(f"sandbox: {isolation.describe()}")
         if oracle_cache is not None and all(t.status in ("passed", "failed") for t in result.tests):
             # every test got as far as comparing with its references, which are now stored: the
             # next check of this file will most likely not need the reference process

@@ -2,7 +2,7 @@
 
 Graders call ``student.softmax(z)`` (or ``student.call("softmax", z)`` for the
 full record of a call). Every argument is copied on the way in, every result is
-copied on the way out as plain data (grader/engine/plain.py), and whatever is
+copied on the way out as plain data (grader/runtime/plain.py), and whatever is
 not plain stays with the submission behind an ``Opaque`` handle. Where the
 submission actually runs is the backend's business: :class:`InProcessBackend`
 here; the sandbox provides one that runs it in a separate worker process.
@@ -10,24 +10,18 @@ here; the sandbox provides one that runs it in a separate worker process.
 
 from __future__ import annotations
 
-import ast
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from grader.engine import factories
-from grader.engine.plain import Opaque, copy_plain, describe, same_value
-from grader.sandbox.worker import (
-    FORBIDDEN_MODULES,
-    WHY_FORBIDDEN,
-    Runner,
-    describe_import_failure,
-    forbidden_message,
-)
+from grader.runtime import factories
+from grader.runtime.plain import Opaque, copy_plain, describe, same_value
+from grader.runtime.worker import Runner
+from grader.sandbox.backend import Backend, RawCall, check_source, raw_call
 
-__all__ = ["FORBIDDEN_MODULES", "WHY_FORBIDDEN", "describe_import_failure"]
+__all__ = ["Backend", "RawCall"]
 
 
 # -- what can go wrong on the submission's side, as the graders see it ----------------
@@ -94,86 +88,6 @@ class Call:
         return f"{self.function}({', '.join(parts)})"
 
 
-@dataclass
-class RawCall:
-    """What a backend reports of a call: plain data and text only."""
-
-    result: Any = None
-    args_after: tuple[Any, ...] = ()
-    kwargs_after: dict[str, Any] = field(default_factory=dict)
-    param_names: tuple[str, ...] = ()
-    error: str | None = None  # set when the submission raised
-    timed_out: bool = False
-
-
-class Backend(Protocol):
-    """Where a submission runs. Every method returns plain data or text."""
-
-    display_path: str
-
-    def import_error(self) -> str | None: ...
-
-    def has(self, name: str) -> bool: ...
-
-    def call(self, name: str, args: tuple, kwargs: dict, time_limit: float) -> RawCall: ...
-
-    def repeat(self, name: str, n: int, args: tuple, kwargs: dict, time_limit: float) -> RawCall:
-        """``n`` calls with the same arguments in one round trip; ``result`` is the list of results."""
-        ...
-
-    def new(self, factory: str, args: tuple, kwargs: dict) -> RawCall:
-        """Runs a trusted factory (grader/engine/factories.py) on the submission's side; the
-        result comes back as plain data, non-plain parts as Opaque handles."""
-        ...
-
-    def violation(self) -> str | None:
-        """Why the exercise must score 0 whatever the tests said, once the run is over."""
-        ...
-
-    def close(self) -> None: ...
-
-
-# -- static checks of the source --------------------------------------------------------
-def forbidden_imports(source: str, filename: str) -> list[tuple[int, str]]:
-    """(line, module) for each import of a forbidden module, also via ``__import__``/``importlib``."""
-    tree = ast.parse(source, filename=filename)
-    found: list[tuple[int, str]] = []
-
-    def check(line: int, module: str | None) -> None:
-        if module and module.split(".")[0] in FORBIDDEN_MODULES:
-            found.append((line, module))
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                check(node.lineno, alias.name)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            check(node.lineno, node.module)
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name in ("__import__", "import_module") and isinstance(node.args[0].value, str):
-                check(node.lineno, node.args[0].value)
-    return found
-
-
-def check_source(path: Path, display_path: str) -> str | None:
-    """Why the submission cannot be run at all (unreadable, a syntax error, a forbidden import),
-    found before any of its code runs; None when it may run."""
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot read {display_path}: {exc}"
-    try:
-        bad = forbidden_imports(source, str(path))
-    except SyntaxError as exc:
-        return describe_import_failure(exc, path, display_path)
-    if bad:
-        line, module = bad[0]
-        return forbidden_message(module, display_path, line)
-    return None
-
-
 class InProcessBackend:
     """Imports the submission into this process under a neutral module name.
 
@@ -203,33 +117,22 @@ class InProcessBackend:
         return self._runner.has(name)
 
     def call(self, name: str, args: tuple, kwargs: dict, time_limit: float) -> RawCall:
-        return raw_call(self._runner.run(name, None, args, kwargs, time_limit))
+        return raw_call(self._runner.run(name, None, args, kwargs, time_limit), args, kwargs)
 
     def repeat(self, name: str, n: int, args: tuple, kwargs: dict, time_limit: float) -> RawCall:
-        return raw_call(self._runner.run(name, n, args, kwargs, time_limit))
+        return raw_call(self._runner.run(name, n, args, kwargs, time_limit), args, kwargs)
 
     def new(self, factory: str, args: tuple, kwargs: dict) -> RawCall:
         if factory not in factories.FACTORIES:
             raise KeyError(f"no trusted factory named {factory!r}")
-        return raw_call(self._runner.new(factory, args, kwargs))
+        answer = self._runner.new(factory, args, kwargs)
+        return RawCall(result=answer.get("result"), error=answer.get("error"))
 
     def violation(self) -> str | None:
         return None  # no import blocker runs in this process: only the static check applies
 
     def close(self) -> None:
         self._runner.close()
-
-
-def raw_call(answer: dict[str, Any]) -> RawCall:
-    """A runner's answer as a RawCall."""
-    return RawCall(
-        result=answer.get("result"),
-        args_after=tuple(answer.get("args_after", ())),
-        kwargs_after=dict(answer.get("kwargs_after", {})),
-        param_names=tuple(answer.get("param_names", ())),
-        error=answer.get("error"),
-        timed_out=bool(answer.get("timed_out", False)),
-    )
 
 
 # -- the proxy graders use ----------------------------------------------------------------
@@ -302,7 +205,7 @@ class Student:
         return self._finish(record, raw).result
 
     def new(self, factory: str, *args: Any, **kwargs: Any) -> Any:
-        """Runs a trusted factory (grader/engine/factories.py) on the submission's side, e.g.
+        """Runs a trusted factory (grader/runtime/factories.py) on the submission's side, e.g.
         ``student.new("numpy.random.default_rng", 7)`` or ``student.new("function", "sum_of_squares")``.
         An object comes back as an ``Opaque`` handle to pass to later calls; plain data (such as
         ``student.new("episode_returns", env)``) comes back as a copy. Arguments may be handles."""

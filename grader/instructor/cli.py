@@ -30,9 +30,20 @@ def _count(n: int, noun: str) -> str:
     default=None,
     help="Submissions graded at once (default: the cores).",
 )
+@click.option(
+    "--trust-submissions",
+    is_flag=True,
+    help="Grade without bubblewrap: only for submissions you trust (they could read the "
+    "solutions and reach each other).",
+)
 @click.pass_obj
 def grade(
-    app: Any, submissions: Path, out: Path, exercises: tuple[str, ...], workers: int | None
+    app: Any,
+    submissions: Path,
+    out: Path,
+    exercises: tuple[str, ...],
+    workers: int | None,
+    trust_submissions: bool,
 ) -> None:
     """Grade a class: SUBMISSIONS/<student_id>/<exercise>.py, hidden tests included.
 
@@ -53,12 +64,15 @@ def grade(
         TimeRemainingColumn,
     )
 
-    from grader.instructor.grade import grade_class, students_in
+    from grader.instructor.grade import grade_class, protected_for_class, students_in
+    from grader.sandbox.isolation import detect, require
 
     course = app.course()
     students_in(submissions)  # bad input is reported before any progress bar
     for exercise in exercises:
         course.require_exercise(exercise)
+    isolation = detect(protected_for_class(course, out))
+    require(isolation, "bubblewrap", "grading a class", trust_submissions)
     err = Console(stderr=True)
     columns = (
         TextColumn("grading"),
@@ -87,11 +101,12 @@ def grade(
             exercises=list(exercises) or None,
             workers=workers,
             progress=progress,
+            trusted=trust_submissions,
         )
     click.echo(
         f"graded {_count(summary['graded'], 'submission')} ({summary['kept']} unchanged since the last "
         f"run kept) of {_count(summary['students'], 'student')} in {summary['seconds']:.1f} s; "
-        f"grades in {out / 'grades.csv'}"
+        f"grades in {out / 'grades.csv'}; sandbox: {isolation.level}"
     )
 
 
@@ -162,9 +177,19 @@ def gradescope_build(app: Any, assignment: Path, out: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("/autograder/submission_metadata.json"),
 )
+@click.option(
+    "--trust-submissions",
+    is_flag=True,
+    help="Grade below the uid isolation level (the submission could read the solutions).",
+)
 @click.pass_obj
 def gradescope_run(
-    app: Any, assignment: Path, submission: Path, results: Path, metadata: Path
+    app: Any,
+    assignment: Path,
+    submission: Path,
+    results: Path,
+    metadata: Path,
+    trust_submissions: bool,
 ) -> None:
     """Grade one submission the way Gradescope asks (called by run_autograder)."""
     from grader.instructor.assignment import load_assignment
@@ -172,7 +197,7 @@ def gradescope_run(
 
     course = app.course()
     a = load_assignment(assignment, course, check_quiz=False)  # the quiz banks are not graded here
-    out = run(a, course, submission, results, metadata)
+    out = run(a, course, submission, results, metadata, trusted=trust_submissions)
     click.echo(f"score {out['score']:g} / 100 written to {results}")
 
 
@@ -245,3 +270,58 @@ def nbgrader_export(
     click.echo(
         f"wrote {len(written)} files to {out}; next: cd {out} && nbgrader generate_assignment {name}"
     )
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """What the sandbox guarantees on this machine, and how to raise it."""
+
+
+@sandbox_group.command("status")
+@click.pass_obj
+def sandbox_status(app: Any) -> None:
+    """The isolation level submissions are graded at here, and why.
+
+    \b
+    Example:
+      dlgrade sandbox status
+    """
+    from grader.engine.runner import protected_paths
+    from grader.sandbox.isolation import detect
+
+    try:
+        protect = protected_paths(app.course())
+    except Exception:  # outside a course: nothing of the instructor's to protect
+        protect = ()
+    isolation = detect(protect)
+    click.echo(isolation.describe())
+    verdict = {
+        "bubblewrap": "a class can be graded here (dlgrade grade)",
+        "uid": "one submission per run can be graded here (Gradescope); a class needs bubblewrap",
+        "process": "students can check their own work; grading others' needs bubblewrap",
+    }
+    click.echo(verdict[isolation.level])
+
+
+@sandbox_group.command("lockdown")
+def sandbox_lockdown() -> None:
+    """Make the forbidden packages (torch, scipy...) unreadable to the sandbox's uids.
+
+    Root only. With the course folder unreadable to others too, a machine without bubblewrap
+    then offers the uid level (the Gradescope autograder's setup.sh runs this).
+
+    \b
+    Example:
+      sudo dlgrade sandbox lockdown && chmod 700 /path/to/course
+    """
+    import os
+
+    from grader.errors import UserError
+    from grader.sandbox.isolation import lock_down
+
+    if os.geteuid() != 0:
+        raise UserError("dlgrade sandbox lockdown changes installed packages: run it as root")
+    changed = lock_down()
+    for path in changed:
+        click.echo(f"locked {path}")
+    click.echo(f"{_count(len(changed), 'folder')} locked")

@@ -62,10 +62,12 @@ def build_report(
         sum(results[(s, e)]["score"] for e in exercises if (s, e) in results) for s in students
     ]
     grand = sum(max_of.values())
+    levels = sorted({str(r.get("isolation") or "unknown") for r in results.values()})
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{len(students)} students, {len(exercises)} exercises, {grand:g} points in all. "
         f"Median total {statistics.median(totals):g}, mean {statistics.mean(totals):.1f}.</p>",
+        f"<p>Sandbox isolation level: {html.escape(', '.join(levels))}.</p>",
         f'<img alt="totals" src="data:image/png;base64,{_histogram(totals, "totals", grand)}">',
     ]
     summary_rows = []

@@ -1,37 +1,38 @@
 """The sandboxed backend: the submission runs in a worker process the grader controls.
 
-Each :class:`SandboxBackend` (one per student and exercise) has a worker forked
-in a :class:`~grader.sandbox.process.Sandbox` (one per student; see
-process.py for the zygote and the OS sandbox), and speaks to it over two
-pipes in the codec of codec.py (never pickle). The worker sees a directory
-holding only copies of the submission(s), a minimal environment, and on its
-``sys.path`` only the standard library, NumPy and Gymnasium. Its limits are
-set from outside: wall time per call (the grader kills it), address space,
-CPU time, file size and output kept. A worker that times out, crashes or
-stops answering is killed with everything it started, and the next call gets
-a fresh one, forked in milliseconds.
+Each :class:`SandboxBackend` (one per student and exercise) has a worker forked in a
+:class:`~grader.sandbox.process.Sandbox` (see process.py for the zygote and the isolation
+levels), and speaks to it over two pipes in the codec of grader/runtime/codec.py (never pickle).
+Its limits are set from outside: wall time per call (the grader kills it), address space, CPU
+time, file size, processes and memory of the whole sandbox, output kept.
 
-Where bubblewrap (``bwrap``) works, the sandbox also has its own mount, PID,
-network and IPC namespaces, with the file system reduced to what it needs:
-the worker can neither see the grader's files nor signal the grader. Where it
-does not, the worker runs as a plain process (under an unprivileged uid when
-the grader is root and the interpreter allows it), and
-:func:`~grader.sandbox.process.isolation` says so.
+Nothing the worker sends is trusted: an answer is decoded under a size, value and time budget;
+every string in it (messages, parameter names, type names, printed output) is cut to a few KB
+and stripped of control characters before anything stores or shows it; and an answer whose shape
+does not fit the request (a batched call returning fewer results than asked, a missing field) is
+an error for that call.
+
+This module also holds what every backend shares: the :class:`Backend` protocol, the
+:class:`RawCall` a backend reports, and the static check of a source file.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import select
 import signal
 import struct
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from grader.engine.student import RawCall, check_source, raw_call
-from grader.sandbox import codec
+from grader.runtime import codec
+from grader.runtime.plain import Opaque, clean_text, map_plain
+from grader.runtime.policy import FORBIDDEN_MODULES, forbidden_message
+from grader.runtime.worker import IMPORT_TIME_LIMIT, describe_import_failure
 from grader.sandbox.process import (
     Limits,
     Sandbox,
@@ -40,18 +41,146 @@ from grader.sandbox.process import (
     ZygoteGone,
     take_prepared,
 )
-from grader.sandbox.worker import (
-    IMPORT_TIME_LIMIT,
-    forbidden_message,
-)
 
 GRACE = 1.0  # seconds past a call's limit before the worker is killed from outside
 OUTPUT_KEEP = 3000  # bytes of a call's output kept for the report
+MESSAGE_KEEP = 2000  # characters of any message from the worker
+NAME_KEEP = 100  # characters of a name (a parameter, a type, a module) from the worker
+
+
+# -- what every backend shares ---------------------------------------------------------------------
+@dataclass
+class RawCall:
+    """What a backend reports of a call: plain data and text only."""
+
+    result: Any = None
+    args_after: tuple[Any, ...] = ()
+    kwargs_after: dict[str, Any] = field(default_factory=dict)
+    param_names: tuple[str, ...] = ()
+    error: str | None = None  # set when the submission raised
+    timed_out: bool = False
+
+
+class Backend(Protocol):
+    """Where a submission runs. Every method returns plain data or text."""
+
+    display_path: str
+
+    def import_error(self) -> str | None: ...
+
+    def has(self, name: str) -> bool: ...
+
+    def call(self, name: str, args: tuple, kwargs: dict, time_limit: float) -> RawCall: ...
+
+    def repeat(self, name: str, n: int, args: tuple, kwargs: dict, time_limit: float) -> RawCall:
+        """``n`` calls with the same arguments in one round trip; ``result`` is the list of results."""
+        ...
+
+    def new(self, factory: str, args: tuple, kwargs: dict) -> RawCall:
+        """Runs a trusted factory (grader/runtime/factories.py) on the submission's side; the
+        result comes back as plain data, non-plain parts as Opaque handles."""
+        ...
+
+    def violation(self) -> str | None:
+        """Why the exercise must score 0 whatever the tests said, once the run is over."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _clean_handles(value: Any) -> Any:
+    """The value with each Opaque's type name made safe (it comes from the submission)."""
+    return map_plain(
+        value,
+        lambda v: (
+            Opaque(v.ident, clean_text(v.type_name, NAME_KEEP, keep_lines=False))
+            if isinstance(v, Opaque)
+            else v
+        ),
+    )
+
+
+def raw_call(answer: dict[str, Any], args: tuple = (), kwargs: dict | None = None) -> RawCall:
+    """A runner's answer as a RawCall. The answer comes from the submission's process: its
+    strings are cleaned, and fields of the wrong shape make the call an error."""
+    error = answer.get("error")
+    timed_out = answer.get("timed_out", False)
+    if error is not None or timed_out:
+        return RawCall(
+            error=None if error is None else clean_text(error),
+            timed_out=timed_out is True,
+            param_names=_names(answer.get("param_names")),
+        )
+    problem = None
+    args_after = answer.get("args_after", ())
+    kwargs_after = answer.get("kwargs_after", {})
+    if not isinstance(args_after, tuple | list) or len(args_after) != len(args):
+        problem = "the arguments it sent back do not match the call"
+    elif not isinstance(kwargs_after, dict) or set(kwargs_after) != set(kwargs or {}):
+        problem = "the keyword arguments it sent back do not match the call"
+    elif "result" not in answer:
+        problem = "its answer has no result"
+    if problem is not None:
+        return RawCall(error=f"the submission's process sent a malformed answer: {problem}")
+    return RawCall(
+        result=_clean_handles(answer.get("result")),
+        args_after=tuple(_clean_handles(a) for a in args_after),
+        kwargs_after={k: _clean_handles(v) for k, v in kwargs_after.items()},
+        param_names=_names(answer.get("param_names")),
+    )
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, tuple | list):
+        return ()
+    return tuple(
+        clean_text(n, NAME_KEEP, keep_lines=False) for n in value[:64] if isinstance(n, str)
+    )
+
+
+def forbidden_imports(source: str, filename: str) -> list[tuple[int, str]]:
+    """(line, module) for each import of a forbidden module, also via ``__import__``/``importlib``."""
+    tree = ast.parse(source, filename=filename)
+    found: list[tuple[int, str]] = []
+
+    def check(line: int, module: str | None) -> None:
+        if module and module.split(".")[0] in FORBIDDEN_MODULES:
+            found.append((line, module))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                check(node.lineno, alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            check(node.lineno, node.module)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in ("__import__", "import_module") and isinstance(node.args[0].value, str):
+                check(node.lineno, node.args[0].value)
+    return found
+
+
+def check_source(path: Path, display_path: str) -> str | None:
+    """Why the submission cannot be run at all (unreadable, a syntax error, a forbidden import),
+    found before any of its code runs; None when it may run."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot read {display_path}: {exc}"
+    try:
+        bad = forbidden_imports(source, str(path))
+    except SyntaxError as exc:
+        return describe_import_failure(exc, path, display_path)
+    if bad:
+        line, module = bad[0]
+        return forbidden_message(module, display_path, line)
+    return None
 
 
 # -- the backend --------------------------------------------------------------------------------
 class SandboxBackend:
-    """A Backend (grader/engine/student.py) that runs the submission in a worker process."""
+    """A Backend that runs the submission in a worker process."""
 
     def __init__(
         self,
@@ -60,9 +189,9 @@ class SandboxBackend:
         limits: Limits | None = None,
         sandbox: Sandbox | None = None,
     ) -> None:
-        """``sandbox``: the student's sandbox holding ``path``, shared by the exercises of one
-        student (closed by its owner); by default the backend starts (and closes) its own, or
-        takes over the one :func:`~grader.sandbox.process.prepare` started."""
+        """``sandbox``: a sandbox holding ``path`` (closed by its owner); by default the backend
+        starts (and closes) its own, or takes over the one
+        :func:`~grader.sandbox.process.prepare` started."""
         self.path = path.resolve()
         self.display_path = display_path or str(path)
         self._error: str | None = None
@@ -74,7 +203,13 @@ class SandboxBackend:
         self._error = check_source(self.path, self.display_path)
         if self._error is None:
             if self._sandbox is None:
-                self._sandbox = take_prepared(self.path) or Sandbox([self.path], limits or Limits())
+                try:
+                    self._sandbox = take_prepared(self.path) or Sandbox(
+                        [self.path], limits or Limits()
+                    )
+                except (OSError, ZygoteGone) as exc:
+                    self._error = f"the sandbox for {self.display_path} could not start: {exc}"
+                    return
             self._start()
 
     # -- set-up --------------------------------------------------------------------------------
@@ -102,7 +237,7 @@ class SandboxBackend:
             return
         self._note_forbidden(hello)
         if hello.get("error"):
-            self._error = str(hello["error"])
+            self._error = clean_text(hello["error"])
 
     # -- talking to the worker -------------------------------------------------------------------
     def _exchange(self, message: dict[str, Any], time_limit: float) -> dict[str, Any]:
@@ -140,6 +275,8 @@ class SandboxBackend:
                         need = 8 + struct.unpack("<Q", bytes(answer[:8]))[0]
                         if need > codec.MAX_FRAME + 8:
                             raise WorkerGone("the worker sent a message over the size limit")
+                    if need is not None and len(answer) > need:
+                        raise WorkerGone("the worker sent more than one answer")
         finally:
             try:
                 chunk = self._read_output()
@@ -173,10 +310,7 @@ class SandboxBackend:
         """The submission's output of this call, made harmless, into the test's captured output."""
         if not kept and not dropped:
             return
-        text = kept.decode("utf-8", "replace")
-        safe = "".join(
-            c if c.isprintable() or c in "\n\t" else "\N{REPLACEMENT CHARACTER}" for c in text
-        )
+        safe = clean_text(kept.decode("utf-8", "replace"), OUTPUT_KEEP)
         if dropped:
             safe += f"\n[{dropped} more bytes of output dropped]\n"
         sys.stdout.write(safe)
@@ -185,32 +319,47 @@ class SandboxBackend:
         if self._worker is None or self._sandbox is None:
             return "no worker"
         code = self._sandbox.exit_code(self._worker, wait=2.0)
+        hit = self._sandbox.limit_hit()
+        if hit is not None:
+            return f"the sandbox went over its limit on {hit} ({_limit_text(hit, self._sandbox.limits)})"
         if code is None:
             return "it stopped answering"
         if code < 0:
-            name = signal.Signals(-code).name
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
             extra = " (over its CPU-time limit)" if -code == signal.SIGXCPU else ""
             return f"killed by {name}{extra}"
         return f"it exited with status {code}"
 
     def _note_forbidden(self, answer: dict[str, Any]) -> None:
         attempts = answer.get("forbidden") or []
+        if not isinstance(attempts, list | tuple):
+            attempts = ["an unnamed module"]
         if attempts and self._forbidden is None:
-            self._forbidden = forbidden_message(str(attempts[0]), self.display_path)
+            module = clean_text(attempts[0], NAME_KEEP, keep_lines=False)
+            self._forbidden = forbidden_message(module, self.display_path)
 
     def _request(self, message: dict[str, Any], time_limit: float) -> dict[str, Any]:
-        if self._worker is None:
-            self._start()
-            if self._error is not None:
-                return {"error": self._error}
-        try:
-            answer = self._exchange(message, time_limit)
-        except TimeoutError:
-            self._kill()
-            return {"timed_out": True}
-        except WorkerGone as exc:
-            self._kill()
-            return {"error": f"the submission's process ended during the call: {exc}"}
+        for attempt in (1, 2):
+            if self._worker is None:
+                self._start()
+                if self._error is not None:
+                    return {"error": self._error}
+            try:
+                answer = self._exchange(message, time_limit)
+            except TimeoutError:
+                self._kill()
+                return {"timed_out": True}
+            except WorkerGone as exc:
+                zygote_died = self._sandbox is not None and not self._sandbox.zygote_alive()
+                self._kill()
+                if zygote_died and attempt == 1:
+                    continue  # the worker went down with its zygote (killed by an earlier call):
+                    # this call may never have run, so it gets one fresh worker
+                return {"error": f"the submission's process ended during the call: {exc}"}
+            break
         self._note_forbidden(answer)
         if self._forbidden is not None:
             return {"error": self._forbidden}
@@ -234,18 +383,30 @@ class SandboxBackend:
         return self._call(name, None, args, kwargs, time_limit)
 
     def repeat(self, name: str, n: int, args: tuple, kwargs: dict, time_limit: float) -> RawCall:
-        return self._call(name, n, args, kwargs, time_limit)
+        raw = self._call(name, n, args, kwargs, time_limit)
+        if raw.error is None and not raw.timed_out:
+            if type(raw.result) is not list or len(raw.result) != n:
+                got = len(raw.result) if type(raw.result) is list else type(raw.result).__name__
+                return RawCall(
+                    error=f"the submission's process answered {n} calls of {name} with {got} "
+                    "results",
+                    param_names=raw.param_names,
+                )
+        return raw
 
     def _call(
         self, name: str, n: int | None, args: tuple, kwargs: dict, time_limit: float
     ) -> RawCall:
         message = {"op": "call", "name": name, "n": n, "args": list(args), "kwargs": kwargs}
         message["time_limit"] = float(time_limit)
-        return raw_call(self._request(message, time_limit))
+        return raw_call(self._request(message, time_limit), args, kwargs)
 
     def new(self, factory: str, args: tuple, kwargs: dict) -> RawCall:
         message = {"op": "new", "factory": factory, "args": list(args), "kwargs": kwargs}
-        return raw_call(self._request(message, 60.0))
+        answer = self._request(message, 60.0)
+        if answer.get("error") is not None or "result" not in answer:
+            return RawCall(error=clean_text(answer.get("error") or "no result"))
+        return RawCall(result=_clean_handles(answer["result"]))
 
     def close(self) -> None:
         self._kill()
@@ -266,3 +427,9 @@ class SandboxBackend:
                 pass
         if self._sandbox is not None:
             self._sandbox.kill_workers()
+
+
+def _limit_text(what: str, limits: Limits) -> str:
+    if what == "memory":
+        return f"{limits.memory / (1 << 30):g} GiB for all its processes together"
+    return f"{limits.processes} processes"

@@ -1,28 +1,26 @@
 """The sandboxed process tree behind SandboxBackend: a zygote, and the workers forked from it.
 
-A :class:`Sandbox` holds one student's files. It starts one process (inside
-bubblewrap where it works, else a plain process with limits) that imports the
-worker's runtime and NumPy once and then waits: the *zygote*. Each worker, one
-per exercise and one more after each crash or time-out, is forked from it and
-answers within milliseconds instead of paying an interpreter start-up. The
-grader hands the zygote a worker's three pipes over a Unix socket
-(``SCM_RIGHTS``), and asks it to report a worker's exit status and to kill
-every worker and whatever they started. A zygote that dies or stops
-answering (a worker may kill it: they share a uid) is replaced by a fresh one.
+A :class:`Sandbox` holds one submission file of one student (a fresh sandbox per student and
+exercise: nothing one exercise's code leaves behind is seen by another's tests). It starts one
+process, at the run's isolation level (isolation.py), that imports the worker's runtime and
+NumPy once and then waits: the *zygote*. Each worker (the first, and one more after each crash
+or time-out) is forked from it and answers within milliseconds instead of paying an interpreter
+start-up. The grader hands the zygote a worker's three pipes over a Unix socket
+(``SCM_RIGHTS``), and asks it to report a worker's exit status and to kill every worker and
+whatever they started. A zygote that dies or stops answering (a worker may kill it) is replaced.
 
-Nothing of one student is ever in another student's sandbox: the grader starts
-a sandbox per student and closes it before the next.
+Where the grader is root, every sandbox runs under a uid of its own (uids.py), inside
+bubblewrap as well as outside it. All of a sandbox's processes together are capped by a cgroup
+of their own, or by the watchdog where none can be made (limits.py). Closing a sandbox kills
+its whole tree, its cgroup and its uid's processes, and removes what it wrote.
 
-:func:`prepare` starts the sandbox of a file ahead of need, so that it boots
-while `dlgrade check` loads pytest and the graders.
+:func:`prepare` starts the sandbox of a file ahead of need, so that it boots while `dlgrade
+check` loads pytest and the graders.
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
-import hashlib
-import importlib.util
 import json
 import os
 import resource
@@ -30,38 +28,32 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-ALLOWED_PACKAGES = (
-    "numpy",
-    "gymnasium",
-    "cloudpickle",
-    "typing_extensions",
-    "farama_notifications",
+import grader.runtime as runtime_package
+from grader.runtime.zygote import PR_SET_PDEATHSIG, drop_privileges, prctl
+from grader.sandbox.bwrap import RUNTIME, SITE, WORK, sandbox_command
+from grader.sandbox.interpreter import clean_environment, unprivileged_interpreter
+from grader.sandbox.isolation import (
+    Isolation,
+    NoSafeLevel,
+    allowed_packages,
+    bwrap,
+    detect,
+    forget_bwrap,
+    interpreter,
 )
-RUNTIME_FILES = {  # the worker's own code, copied beside it under names a submission won't use
-    "dlgrade_rt_plain.py": "grader/engine/plain.py",
-    "dlgrade_rt_factories.py": "grader/engine/factories.py",
-    "dlgrade_rt_codec.py": "grader/sandbox/codec.py",
-    "dlgrade_rt_worker.py": "grader/sandbox/worker.py",
-}
-NOBODY = 65534
-_LIVE: set[int] = set()  # the pids of the sandboxes this process runs now
+from grader.sandbox.limits import WATCHDOG, Cgroup, Limits, process_tree
+from grader.sandbox.uids import SandboxUid, remove_files_of
 
+__all__ = ["Limits", "Sandbox", "Worker", "WorkerGone", "ZygoteGone", "prepare"]
 
-@dataclass(frozen=True)
-class Limits:
-    memory: int = 2 << 30  # address space, bytes
-    cpu_seconds: int = 600  # CPU time of each process
-    file_size: int = 64 << 20  # the largest file the worker may write
-    open_files: int = 256
-    processes: int = 32  # per worker; applied where the worker has a uid of its own
+_LIVE: weakref.WeakSet[Sandbox] = weakref.WeakSet()  # the sandboxes this process runs now
 
 
 class WorkerGone(Exception):
@@ -88,13 +80,19 @@ class Worker:
 
 
 class Sandbox:
-    """One student's files, and the zygote the workers that run them are forked from."""
+    """One student's file, and the zygote the workers that run it are forked from."""
 
-    def __init__(self, files: Iterable[Path], limits: Limits = Limits()) -> None:
+    def __init__(
+        self,
+        files: Iterable[Path],
+        limits: Limits | None = None,
+        isolation: Isolation | None = None,
+    ) -> None:
         self.files = {Path(f).resolve() for f in files}
         if len({f.name for f in self.files}) != len(self.files):
             raise ValueError("the files of one sandbox need distinct names")
-        self.limits = limits
+        self.limits = limits or Limits()
+        self.isolation = isolation or detect()
         self._contents: dict[str, bytes] = {}  # the worker never sees (or changes) the originals
         for f in self.files:
             try:
@@ -104,8 +102,12 @@ class Sandbox:
         self._proc: subprocess.Popen[bytes] | None = None
         self._ctrl: socket.socket | None = None
         self._tmp: Path | None = None
+        self._uid: SandboxUid | None = None
+        self._cgroup: Cgroup | None = None
+        self._watch: int | None = None
         self._cwd = ""
         self._booted = False  # a zygote of this sandbox has answered once
+        self.over_limit: str | None = None  # the limit all its processes together went over
         self._start()
 
     def path_of(self, file: Path) -> str:
@@ -114,63 +116,92 @@ class Sandbox:
 
     # -- the zygote's process ----------------------------------------------------------------
     def _start(self) -> None:
-        _become_subreaper()
         if self._tmp is not None:  # a restart: the last zygote's folder goes
             shutil.rmtree(self._tmp, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix="dlgrade-sandbox-"))
         self._tmp = tmp
-        work, runtime = tmp / "work", tmp / "runtime"
-        work.mkdir()
-        runtime.mkdir()
-        package_root = Path(__file__).resolve().parents[2]
-        for name, source in RUNTIME_FILES.items():
-            shutil.copyfile(package_root / source, runtime / name)
+        os.chmod(tmp, 0o755)
+        runtime = tmp / "runtime"
+        runtime.mkdir(mode=0o755)
+        shutil.copytree(
+            Path(runtime_package.__file__).parent,
+            runtime / "dlgrade_runtime",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        files = tmp / "files"
+        files.mkdir(mode=0o755)
         for name, content in self._contents.items():  # copies, as they were at the first start
-            (work / name).write_bytes(content)
-        packages = _site_packages()
-        bwrap = _bwrap()
-        if bwrap:
-            site, rt, cwd = "/site", "/runtime", "/sandbox"
-            cmd = [bwrap, *_bwrap_base()]
-            for paths in packages.values():
-                for p in paths:
-                    cmd += ["--ro-bind", str(p), f"{site}/{p.name}"]
-            cmd += ["--ro-bind", str(runtime), rt, "--bind", str(work), cwd]
-            for file in self.files:  # one exercise's code cannot rewrite another's file
-                cmd += ["--ro-bind", str(work / file.name), f"{cwd}/{file.name}"]
-            cmd += ["--chdir", cwd]
-            for var, value in _environment(cwd).items():
-                cmd += ["--setenv", var, value]
-            cmd = [*cmd, "--", _interpreter()]
+            (files / name).write_bytes(content)
+            os.chmod(files / name, 0o644)
+        as_root = os.geteuid() == 0
+        if as_root and self._uid is None:
+            self._uid = SandboxUid()
+        uid = self._uid.uid if self._uid is not None else None
+        packages = [p for paths in allowed_packages().values() for p in paths]
+        level = self.isolation.level
+        exe = bwrap() if level == "bubblewrap" else None
+        if level == "bubblewrap" and exe is None:
+            raise ZygoteGone("bubblewrap no longer works here")
+        if exe is not None:
+            env = clean_environment((interpreter(),), home=WORK)
+            site, rt, cwd, mode = SITE, RUNTIME, WORK, "pidns"
+            cmd = sandbox_command(
+                exe,
+                runtime=runtime / "dlgrade_runtime",
+                packages=packages,
+                files={name: files / name for name in self._contents},
+                limits=self.limits,
+                env=env,
+            )
+            cmd.append(interpreter())
+            popen_env: dict[str, str] = {}
         else:
+            python = unprivileged_interpreter() if as_root else (interpreter(),)
+            if python is None:
+                raise ZygoteGone(
+                    "no unprivileged user can run this Python: refusing to run as root"
+                )
             site_dir = tmp / "site"
-            site_dir.mkdir()
-            for paths in packages.values():
-                for p in paths:
-                    (site_dir / p.name).symlink_to(p)
-            site, rt, cwd = str(site_dir), str(runtime), str(work)
-            cmd = [_interpreter()]
-            os.chmod(tmp, 0o755)
-            if _can_drop_privileges():  # nobody may write here, but not replace the files
-                os.chmod(work, 0o1777)
+            site_dir.mkdir(mode=0o755)
+            for p in packages:
+                (site_dir / p.name).symlink_to(p)
+            site, rt, cwd = str(site_dir), str(runtime), str(files)
+            mode = "uid" if uid is not None else "session"
+            scratch = tmp / "scratch"
+            scratch.mkdir(mode=0o700)
+            if uid is not None:
+                os.chown(scratch, uid, uid)
+                os.chmod(files, 0o1777)  # the worker may add files here, not replace the student's
+            env = clean_environment(python, home=str(scratch))
+            cmd = list(python)
+            popen_env = env
         self._cwd = cwd
         boot = (
             f"import sys; sys.path[:0] = [{rt!r}, {site!r}]; "
-            "import dlgrade_rt_worker as w; w.zygote(int(sys.argv[1]), sys.argv[2] == '1')"
+            "import dlgrade_runtime.zygote as z; "
+            "z.drop_privileges(int(sys.argv[3])) if len(sys.argv) > 3 else None; "
+            "z.main(int(sys.argv[1]), sys.argv[2])"
         )
         cmd += ["-I", "-S", "-B", "-c", boot]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cmd += [str(theirs.fileno()), "1" if bwrap else "0"]
+        cmd += [str(theirs.fileno()), mode]
+        if exe is not None and uid is not None:
+            cmd.append(str(uid))  # bubblewrap run by root: the zygote drops to it first thing
+        if self._cgroup is None:
+            self._cgroup = Cgroup.create(self.limits)
+        cgroup = self._cgroup
         limits = self.limits
-        drop = bwrap is None and _can_drop_privileges()
-        own_uid = drop or (bwrap is not None and os.geteuid() == 0)  # bwrap: uid 65534 there
+
+        drop_to = uid if exe is None else None  # bubblewrap: the zygote drops, inside
 
         def in_child() -> None:
-            """Runs in the forked child before exec, before anything of the student's."""
-            try:  # killed with the grader, should the grader itself be killed
-                ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-            except (OSError, AttributeError):
-                pass
+            """Runs in the forked child before exec, before anything of the student's: into the
+            sandbox's cgroup, under its limits, then (outside bubblewrap) its uid for good."""
+            if cgroup is not None:
+                try:
+                    cgroup.join()
+                except OSError:
+                    pass  # counted by nothing then: the grader's watchdog is not running for it
             for res, value in (
                 (resource.RLIMIT_AS, limits.memory),
                 (resource.RLIMIT_CPU, limits.cpu_seconds),
@@ -179,12 +210,12 @@ class Sandbox:
                 (resource.RLIMIT_CORE, 0),
             ):
                 resource.setrlimit(res, (value, value))
-            if own_uid:  # counted per uid: only where the sandbox's uid is its alone
+            if uid is not None:  # counted per uid: the sandbox's uid is its alone
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+            if drop_to is not None:
+                drop_privileges(drop_to)
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # killed with the grader, should it be killed
 
-        kwargs: dict[str, Any] = {}
-        if drop:
-            kwargs = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
         with open(tmp / "zygote.log", "wb") as log:  # the zygote's own errors, for our messages
             try:
                 self._proc = subprocess.Popen(
@@ -192,18 +223,34 @@ class Sandbox:
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
-                    cwd=None if bwrap else cwd,
-                    env=None if bwrap else _environment(cwd),
+                    cwd=cwd if exe is None else None,
+                    env=popen_env,
                     pass_fds=(theirs.fileno(),),
                     preexec_fn=in_child,
                     start_new_session=True,
                     close_fds=True,
-                    **kwargs,
                 )
             finally:
                 theirs.close()
-        _LIVE.add(self._proc.pid)
+        _LIVE.add(self)
         self._ctrl = ours
+        if cgroup is None and self._watch is None:
+            self._watch = WATCHDOG.watch(self._processes, self.limits, self._went_over)
+
+    def _processes(self) -> set[int]:
+        proc = self._proc
+        return process_tree(proc.pid) if proc is not None else set()
+
+    def _went_over(self, what: str) -> None:
+        """The watchdog saw all the sandbox's processes together go over a limit."""
+        self.over_limit = what
+        self._kill_tree()
+
+    def limit_hit(self) -> str | None:
+        """The sandbox-wide limit its processes went over, if any ("memory", "processes")."""
+        if self.over_limit is None and self._cgroup is not None:
+            self.over_limit = self._cgroup.over_limit()
+        return self.over_limit
 
     def _ask(self, request: dict[str, Any], fds: tuple[int, ...], time_limit: float) -> dict:
         """One request to the zygote and its answer; ZygoteGone when there is none."""
@@ -250,8 +297,8 @@ class Sandbox:
                 for r, w in fds:
                     os.close(r)
                     os.close(w)
-                if not self._booted and _bwrap():
-                    _forget_bwrap()  # it never answered: perhaps bwrap no longer works here
+                if not self._booted and self.isolation.level == "bubblewrap":
+                    forget_bwrap()  # it never answered: perhaps bwrap no longer works here
                 self._stop()
                 if attempt == 2:
                     raise
@@ -282,6 +329,19 @@ class Sandbox:
         value = code.get("code")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
+    def zygote_alive(self) -> bool:
+        """Whether the zygote still holds its end of the control socket (a worker killed with it
+        dies of that, so a worker that vanished with its zygote was not the submission's doing
+        alone: its call may not have run)."""
+        if self._ctrl is None:
+            return False
+        try:
+            return self._ctrl.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
     def kill_workers(self) -> None:
         """Kills every worker and everything they started; the zygote stays for the next."""
         try:
@@ -291,9 +351,33 @@ class Sandbox:
 
     def close(self) -> None:
         self._stop()
+        if self._watch is not None:
+            WATCHDOG.unwatch(self._watch)
+            self._watch = None
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
+        if self._uid is not None:
+            self._uid.release()
+            self._uid = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+    def _kill_tree(self) -> None:
+        """Kills every process of the sandbox, wherever it went (cgroup, uid, process group)."""
+        proc = self._proc
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self._cgroup is not None:
+            self._cgroup.kill()
+        if self._uid is not None:
+            from grader.sandbox.uids import kill_uid
+
+            kill_uid(self._uid.uid)
 
     def _stop(self) -> None:
         """Kills the whole tree: zygote, workers, and what they started."""
@@ -303,16 +387,16 @@ class Sandbox:
             self._ctrl = None
         if proc is None:
             return
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self._proc = proc
+        self._kill_tree()
+        self._proc = None
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
-        _LIVE.discard(proc.pid)
-        _kill_strays(proc.pid)
+        _LIVE.discard(self)
+        if self._uid is not None:
+            remove_files_of(self._uid.uid)
 
 
 # -- sandboxes started ahead of need ---------------------------------------------------------------
@@ -327,7 +411,7 @@ def prepare(path: Path) -> None:
         return
     try:
         _PREPARED[path] = Sandbox([path])
-    except OSError:
+    except (OSError, ZygoteGone, NoSafeLevel):
         return  # the backend will start one itself, and report what goes wrong
     if len(_PREPARED) == 1:
         atexit.register(close_prepared)
@@ -343,163 +427,10 @@ def close_prepared() -> None:
         _PREPARED.popitem()[1].close()
 
 
-# -- what the machine offers ----------------------------------------------------------------------
-@cache
-def _bwrap() -> str | None:
-    """The bwrap executable, if it can actually build a sandbox here. A probe that worked is
-    remembered (30 ms off every check) for this bwrap, interpreter, user and kernel, until a
-    sandbox fails to boot (:func:`_forget_bwrap`)."""
-    exe = shutil.which("bwrap")
-    if exe is None or os.environ.get("DLGRADE_NO_BWRAP"):
-        return None
-    marker = _probe_marker(exe)
-    if marker is not None and marker.exists():
-        return exe
-    probe = subprocess.run(
-        [exe, *_bwrap_base(), _interpreter(), "-I", "-S", "-c", ""],
-        capture_output=True,
-        timeout=20,
-    )
-    if probe.returncode != 0:
-        return None
-    if marker is not None:
-        try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-        except OSError:
-            pass
-    return exe
+def close_all_on_exit() -> None:
+    """Kills every process of every sandbox this process still runs (it is going away)."""
+    for sandbox in list(_LIVE):
+        sandbox._kill_tree()
 
 
-def _probe_marker(exe: str) -> Path | None:
-    from grader.paths import data_home
-
-    try:
-        stamp = (
-            f"{exe}|{os.stat(exe).st_mtime_ns}|{_interpreter()}|{os.geteuid()}|{os.uname().release}"
-        )
-    except OSError:
-        return None
-    digest = hashlib.sha256(stamp.encode()).hexdigest()[:16]
-    return data_home() / "cache" / f"bwrap-works-{digest}"
-
-
-def _forget_bwrap() -> None:
-    """A sandbox did not boot under bwrap: probe again next time."""
-    exe = shutil.which("bwrap")
-    marker = _probe_marker(exe) if exe else None
-    if marker is not None:
-        marker.unlink(missing_ok=True)
-
-
-def isolation() -> str:
-    """One line on how submissions are isolated on this machine, for reports."""
-    if _bwrap():
-        return "bubblewrap sandbox: separate process, file system and PID namespace"
-    if os.environ.get("DLGRADE_NO_BWRAP"):
-        why = "bubblewrap turned off by DLGRADE_NO_BWRAP"
-    elif shutil.which("bwrap") is None:
-        why = "bubblewrap is not installed"
-    else:
-        why = "bubblewrap cannot run here"
-    who = " under uid 65534" if _can_drop_privileges() else ""
-    return (
-        f"worker process{who} with limits, no OS sandbox ({why}): a hostile submission could "
-        "read files this user can read"
-    )
-
-
-@cache
-def _interpreter() -> str:
-    return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
-
-
-def _site_packages() -> dict[str, list[Path]]:
-    """name -> the paths (package dir or module, plus NumPy's ``.libs``) of the allowed packages."""
-    found: dict[str, list[Path]] = {}
-    for name in ALLOWED_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            continue
-        origin = Path(spec.origin)
-        path = origin.parent if origin.name == "__init__.py" else origin
-        paths = [path]
-        libs = path.with_name(path.name + ".libs")
-        if libs.is_dir():
-            paths.append(libs)
-        found[name] = paths
-    return found
-
-
-def _bwrap_base() -> list[str]:
-    base = Path(sys.base_prefix).resolve()
-    args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
-    if os.geteuid() == 0:
-        args += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
-    args += ["--ro-bind", "/usr", "/usr"]
-    for top in ("bin", "lib", "lib64", "lib32", "sbin"):
-        p = Path("/" + top)
-        if p.is_symlink():
-            args += ["--symlink", os.readlink(p), str(p)]
-        elif p.is_dir():
-            args += ["--ro-bind", str(p), str(p)]
-    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    if not str(base).startswith("/usr/"):
-        args += ["--ro-bind", str(base), str(base)]
-    for site in {Path(p) for p in sys.path if p.endswith("-packages")} | {
-        base / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    }:
-        if site.is_dir() and str(site.resolve()).startswith(str(base)):
-            args += ["--tmpfs", str(site.resolve())]  # hide the interpreter's own packages
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    return args
-
-
-def _path_open_to_others(path: str) -> bool:
-    p = Path(path)
-    for part in [p, *p.parents]:
-        try:
-            if not part.stat().st_mode & 0o001:
-                return False
-        except OSError:
-            return False
-    return True
-
-
-@cache
-def _can_drop_privileges() -> bool:
-    """Root can run the worker as nobody, if nobody can run the interpreter."""
-    return os.geteuid() == 0 and _path_open_to_others(_interpreter())
-
-
-@cache
-def _become_subreaper() -> None:
-    """Orphans of a worker become children of this process, so none escapes the clean-up."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
-
-
-def _environment(home: str) -> dict[str, str]:
-    return {
-        "PATH": "/usr/bin:/bin",
-        "HOME": home,
-        "LANG": "C.UTF-8",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
-
-
-def _kill_strays(root_pid: int) -> None:
-    """Kills what a sandbox left behind: its process group and session, and orphans that escaped
-    into new sessions (they were re-parented to this process, the subreaper)."""
-    from grader.sandbox.worker import kill_processes
-
-    me, my_sid = os.getpid(), os.getsid(0)
-    kill_processes(
-        lambda pid, ppid, pgid, sid: (
-            pid not in _LIVE and (root_pid in (pgid, sid) or (ppid == me and sid != my_sid))
-        )
-    )
+WORK_DIR = WORK  # where a worker sees its files under bubblewrap

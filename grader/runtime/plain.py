@@ -80,6 +80,34 @@ def copy_plain(value: Any, keep: Callable[[Any], Opaque] | None = None, _depth: 
     return keep(value)
 
 
+def map_plain(value: Any, fn: Callable[[Any], Any], _depth: int = 0) -> Any:
+    """``value`` rebuilt with ``fn`` applied to every leaf (anything but a list, tuple or dict);
+    containers keep their exact type."""
+    if _depth > MAX_DEPTH:
+        raise TypeError(f"nested more than {MAX_DEPTH} levels deep")
+    kind = type(value)
+    if kind is list or kind is tuple:
+        items = [map_plain(v, fn, _depth + 1) for v in value]
+        return items if kind is list else tuple(items)
+    if kind is dict:
+        return {k: map_plain(v, fn, _depth + 1) for k, v in value.items()}
+    return fn(value)
+
+
+def clean_text(text: Any, limit: int = 2000, keep_lines: bool = True) -> str:
+    """A string from the submission's side made safe to store and show: at most ``limit``
+    characters, every control character (escape sequences above all) replaced."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(type(text).__name__)
+    cut = len(text) > limit
+    text = text[:limit]
+    allowed = "\n\t" if keep_lines else ""
+    safe = "".join(
+        c if c.isprintable() or c in allowed else "\N{REPLACEMENT CHARACTER}" for c in text
+    )
+    return safe + (" [cut]" if cut else "")
+
+
 def describe(value: Any) -> str:
     """A short description for messages: ``float64 (4, 5)`` for arrays, the value for scalars."""
     if type(value) is np.ndarray:

@@ -3,8 +3,9 @@
 :class:`Runner` does the work wherever the submission runs: inside the grading
 process for :class:`grader.engine.student.InProcessBackend`, or inside the
 sandboxed worker process, whose main loop (``serve``) is at the end of this
-file. In the worker this file runs on its own, beside copies of plain.py,
-factories.py and codec.py, and must not need anything else from ``grader``.
+file. Part of the worker-side runtime (grader/runtime/): it imports nothing
+outside this folder, which the sandbox makes visible to the worker as the
+package ``dlgrade_runtime``.
 """
 
 from __future__ import annotations
@@ -17,37 +18,16 @@ import os
 import signal
 import sys
 import threading
-import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-try:
-    from grader.engine import factories
-    from grader.engine.plain import Opaque, copy_plain, type_name
-except ImportError:  # inside the sandboxed worker, where `grader` cannot be imported
-    import dlgrade_rt_factories as factories  # type: ignore[no-redef]
-    from dlgrade_rt_plain import Opaque, copy_plain, type_name  # type: ignore[no-redef]
+from . import codec, factories
+from .plain import Opaque, copy_plain, type_name
+from .policy import FORBIDDEN_MODULES, forbidden_message
 
-FORBIDDEN_MODULES = (
-    "torch",
-    "tensorflow",
-    "jax",
-    "jaxlib",
-    "scipy",
-    "sklearn",
-    "keras",
-    "cupy",
-    "mxnet",
-    "paddle",
-    "grader",
-)
-WHY_FORBIDDEN = (
-    "submissions may use only NumPy and the Python standard library "
-    "(the graders compare your code with PyTorch, so the point is to write it yourself)"
-)
 IMPORT_TIME_LIMIT = 10.0
 
 
@@ -85,11 +65,6 @@ def describe_call_error(name: str, exc: BaseException, path: Path, display_path:
     if isinstance(exc, NotImplementedError):
         return f"{name} is not written yet: it raises NotImplementedError{where}"
     return f"{name} raised {type(exc).__name__}{where}: {safe_str(exc)}"
-
-
-def forbidden_message(module: str, display_path: str, line: int | None = None) -> str:
-    where = f", line {line}" if line else ""
-    return f"{display_path}{where}: importing {module} is not allowed: {WHY_FORBIDDEN}"
 
 
 # -- time limits from inside --------------------------------------------------------------------
@@ -260,8 +235,6 @@ def serve(fd_in: int, fd_out: int) -> None:
     """The worker's loop: one request in, one answer out, until the grader closes the pipe."""
     import struct
 
-    import dlgrade_rt_codec as codec  # type: ignore[import-not-found]
-
     def send(value: dict[str, Any]) -> None:
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -308,152 +281,3 @@ def serve(fd_in: int, fd_out: int) -> None:
             answer = {"error": f"unknown request {op!r}"}
         answer["forbidden"] = list(blocker.attempts)
         send(answer)
-
-
-def _stat_fields(pid: str) -> tuple[int, int, int] | None:
-    """(ppid, pgid, sid) of a process, from /proc."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return int(fields[1]), int(fields[2]), int(fields[3])
-
-
-def kill_processes(is_stray: Callable[[int, int, int, int], bool]) -> None:
-    """SIGKILLs every process (but this one) for which ``is_stray(pid, ppid, pgid, sid)`` holds,
-    three passes for those started meanwhile, and reaps those that were children of this one."""
-    if not os.path.isdir("/proc"):
-        return
-    me = os.getpid()
-    for _ in range(3):
-        strays = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == me:
-                continue
-            fields = _stat_fields(entry)
-            if fields is not None and is_stray(int(entry), *fields):
-                strays.append(int(entry))
-        if not strays:
-            return
-        for pid in strays:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for pid in strays:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-
-
-def _prctl(option: int, value: int) -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def zygote(ctrl_fd: int, namespaced: bool) -> None:
-    """The sandbox's warm parent (grader/sandbox/process.py): NumPy and this runtime are imported
-    once; each worker is a fork that runs ``serve``. Requests come as JSON on the control socket:
-    ``spawn`` (with the worker's three pipe ends), ``reap`` (a worker's exit status) and ``kill``
-    (every worker and what they started: in its own PID namespace everything but this process,
-    else the workers' sessions and the orphans re-parented here)."""
-    import json
-    import socket
-
-    import numpy as np
-
-    ctrl = socket.socket(fileno=ctrl_fd)
-    _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: a worker's orphans come here, to be killed
-    me = os.getpid()
-    workers: set[int] = set()
-    codes: dict[int, int] = {}
-
-    def reap(pid: int, wait: float) -> int | None:
-        deadline = time.monotonic() + max(0.0, min(wait, 10.0))
-        while pid not in codes:
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                return None
-            if done:
-                codes[pid] = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(0.005)
-        return codes[pid]
-
-    while True:
-        try:
-            data, fds, _, _ = socket.recv_fds(ctrl, 1 << 16, 3)
-        except OSError:
-            return
-        if not data:
-            return  # the grader is gone
-        try:
-            request = json.loads(data)
-        except ValueError:
-            request = {}
-        op = request.get("op") if isinstance(request, dict) else None
-        if op == "spawn" and len(fds) == 3:
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-            pid = os.fork()
-            if pid == 0:  # the worker
-                code = 0
-                try:
-                    ctrl.close()
-                    os.setsid()
-                    _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: dies with the zygote
-                    request_fd, answer_fd, output_fd = fds
-                    os.dup2(output_fd, 1)
-                    os.dup2(output_fd, 2)
-                    os.close(output_fd)
-                    np.random.seed()  # as fresh as a new interpreter's
-                    serve(request_fd, answer_fd)
-                except BaseException:
-                    traceback.print_exc()
-                    code = 1
-                finally:
-                    for stream in (sys.stdout, sys.stderr):
-                        try:
-                            stream.flush()
-                        except Exception:
-                            pass
-                    os._exit(code)
-            workers.add(pid)
-            answer: dict[str, Any] = {"pid": pid}
-        elif op == "reap" and isinstance(request.get("pid"), int):
-            answer = {"code": reap(request["pid"], float(request.get("wait", 0)))}
-        elif op == "kill":
-            if namespaced:  # everything in the sandbox but this process (and its pid 1)
-                os.kill(-1, signal.SIGKILL)
-            else:
-                kill_processes(lambda pid, ppid, pgid, sid: sid in workers or ppid == me)
-            while True:
-                try:
-                    pid, status = os.waitpid(-1, 0)
-                except ChildProcessError:
-                    break
-                codes[pid] = os.waitstatus_to_exitcode(status)
-            workers.clear()
-            answer = {"ok": True}
-        else:
-            answer = {"error": f"unknown request {op!r}"}
-        for fd in fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        ctrl.send(json.dumps(answer).encode())
-
-
-if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]))

@@ -7,22 +7,22 @@ handles. Decoding builds only those types, checks every length against the
 bytes actually there and refuses anything else, so a hostile worker can send
 wrong data but never make the grader run code.
 
-This module must import nothing from ``grader`` but plain.py: the worker loads it on its own.
+Part of the worker-side runtime (grader/runtime/): it imports nothing outside this folder.
 """
 
 from __future__ import annotations
 
 import struct
+import time
 from typing import Any
 
 import numpy as np
 
-try:
-    from grader.engine.plain import MAX_DEPTH, NUMERIC_KINDS, Opaque
-except ImportError:  # inside the sandboxed worker, where `grader` cannot be imported
-    from dlgrade_rt_plain import MAX_DEPTH, NUMERIC_KINDS, Opaque  # type: ignore[no-redef]
+from .plain import MAX_DEPTH, NUMERIC_KINDS, Opaque
 
-MAX_FRAME = 1 << 30  # bytes in one message: 1 GiB
+MAX_FRAME = 64 << 20  # bytes in one message: 64 MiB
+MAX_ITEMS = 1 << 20  # values in one message (an array counts as one)
+DECODE_SECONDS = 5.0  # the longest a decoding may take
 
 
 class CodecError(ValueError):
@@ -92,9 +92,19 @@ def _encode(value: Any, out: list[bytes], depth: int) -> None:
 
 
 class _Reader:
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, max_items: int, seconds: float) -> None:
         self.data = memoryview(data)
         self.pos = 0
+        self.items_left = max_items
+        self.deadline = time.monotonic() + seconds
+
+    def count(self, n: int = 1) -> None:
+        """Spends ``n`` of the message's value budget (and checks the clock now and then)."""
+        self.items_left -= n
+        if self.items_left < 0:
+            raise CodecError("too many values in one message")
+        if self.items_left % 4096 == 0 and time.monotonic() > self.deadline:
+            raise CodecError("the message took too long to decode")
 
     def take(self, n: int) -> memoryview:
         if n < 0 or self.pos + n > len(self.data):
@@ -116,9 +126,13 @@ class _Reader:
             raise CodecError("invalid text") from exc
 
 
-def decode(data: bytes) -> Any:
-    """The value ``encode`` wrote; CodecError for bytes it could not have written."""
-    reader = _Reader(data)
+def decode(data: bytes, *, max_items: int = MAX_ITEMS, seconds: float = DECODE_SECONDS) -> Any:
+    """The value ``encode`` wrote; CodecError for bytes it could not have written, for more
+    than ``max_items`` values, or for a decoding that takes longer than ``seconds``: a hostile
+    worker can make neither the grader's memory nor its time grow past the frame it sent."""
+    if len(data) > MAX_FRAME:
+        raise CodecError("message over the size limit")
+    reader = _Reader(data, max_items, seconds)
     value = _decode(reader, 0)
     if reader.pos != len(reader.data):
         raise CodecError("trailing bytes after the value")
@@ -128,6 +142,7 @@ def decode(data: bytes) -> Any:
 def _decode(r: _Reader, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise CodecError("nested too deep")
+    r.count()
     tag = bytes(r.take(1))
     if tag == b"N":
         return None
@@ -170,12 +185,16 @@ def _decode(r: _Reader, depth: int) -> Any:
         n = r.u32()
         if n > len(r.data) - r.pos:  # every item takes at least one byte
             raise CodecError("truncated message")
+        if n > r.items_left:
+            raise CodecError("too many values in one message")
         items = [_decode(r, depth + 1) for _ in range(n)]
         return items if tag == b"L" else tuple(items)
     if tag == b"M":
         n = r.u32()
         if n > len(r.data) - r.pos:
             raise CodecError("truncated message")
+        if 2 * n > r.items_left:
+            raise CodecError("too many values in one message")
         result = {}
         for _ in range(n):
             key = _decode(r, depth + 1)

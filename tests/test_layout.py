@@ -1,0 +1,64 @@
+"""The package's layering: the worker-side runtime imports nothing else of the package, the
+sandbox nothing of the engine or the tools above it, and no module reaches another through a
+try/except dual import."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+PACKAGE = REPO / "grader"
+
+
+def _imports(path: Path) -> list[tuple[int, str, int]]:
+    """(line, module, relative level) of each import in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name, 0) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.lineno, node.module or "", node.level))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "runtime").glob("*.py")), ids=lambda p: p.name)
+def test_the_runtime_imports_nothing_of_the_rest_of_the_package(path: Path) -> None:
+    for line, module, level in _imports(path):
+        assert level <= 1, f"{path.name}:{line} reaches outside grader/runtime/"
+        assert not module.startswith(("grader", "dlgrade")), f"{path.name}:{line} imports {module}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "sandbox").glob("*.py")), ids=lambda p: p.name)
+def test_the_sandbox_depends_on_no_layer_above_it(path: Path) -> None:
+    above = ("grader.engine", "grader.instructor", "grader.quiz", "grader.cli", "grader.report")
+    for line, module, _ in _imports(path):
+        assert not module.startswith(above), f"{path.name}:{line} imports {module}"
+
+
+def test_no_module_imports_through_a_try_except_dual_import() -> None:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Try):
+                continue
+            body_imports = [n for n in node.body if isinstance(n, ast.Import | ast.ImportFrom)]
+            handler_imports = [
+                n
+                for h in node.handlers
+                for n in h.body
+                if isinstance(n, ast.Import | ast.ImportFrom)
+            ]
+            assert not (body_imports and handler_imports), (
+                f"{path.relative_to(REPO)}:{node.lineno}: a dual import"
+            )
+
+
+def test_the_sandbox_sees_the_runtime_as_a_package() -> None:
+    """The sandbox copies (or binds) the runtime folder whole, as the package dlgrade_runtime,
+    never file by file by name."""
+    text = (PACKAGE / "sandbox" / "process.py").read_text()
+    assert "dlgrade_runtime" in text and "dlgrade_rt_" not in text
