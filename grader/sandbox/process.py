@@ -21,6 +21,7 @@ check` loads pytest and the graders.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import resource
@@ -36,7 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import grader.runtime as runtime_package
-from grader.runtime.zygote import PR_SET_PDEATHSIG, drop_privileges, prctl
+from grader.runtime.zygote import (
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_PDEATHSIG,
+    drop_privileges,
+    prctl,
+)
 from grader.sandbox.bwrap import RUNTIME, SITE, WORK, sandbox_command
 from grader.sandbox.interpreter import clean_environment, unprivileged_interpreter
 from grader.sandbox.isolation import (
@@ -116,6 +122,7 @@ class Sandbox:
 
     # -- the zygote's process ----------------------------------------------------------------
     def _start(self) -> None:
+        _become_subreaper()
         if self._tmp is not None:  # a restart: the last zygote's folder goes
             shutil.rmtree(self._tmp, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix="dlgrade-sandbox-"))
@@ -375,9 +382,10 @@ class Sandbox:
         if self._cgroup is not None:
             self._cgroup.kill()
         if self._uid is not None:
-            from grader.sandbox.uids import kill_uid
+            from grader.sandbox.uids import kill_uid, reap_orphans
 
             kill_uid(self._uid.uid)
+            reap_orphans(self._uid.uid)
 
     def _stop(self) -> None:
         """Kills the whole tree: zygote, workers, and what they started."""
@@ -397,6 +405,13 @@ class Sandbox:
         _LIVE.discard(self)
         if self._uid is not None:
             remove_files_of(self._uid.uid)
+
+
+@functools.cache
+def _become_subreaper() -> None:
+    """Orphans of a sandbox (a worker whose zygote died) become children of this process, to be
+    reaped here (a container's init may never reap them)."""
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 # -- sandboxes started ahead of need ---------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import time
 from pathlib import Path
 
 COUNT = 1000
@@ -91,6 +92,31 @@ def kill_uid(uid: int) -> int:
             except (ProcessLookupError, PermissionError):
                 pass
     return found
+
+
+def reap_orphans(uid: int) -> None:
+    """Reaps the processes of ``uid`` that were re-parented to this process (a subreaper) and
+    have died: no zombie of a sandbox is left behind."""
+    me = os.getpid()
+    for _ in range(50):
+        left = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or _real_uid(entry) != uid:
+                continue
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) != me:
+                continue
+            left = True
+            try:
+                os.waitpid(int(entry), os.WNOHANG)
+            except ChildProcessError:
+                pass
+        if not left:
+            return
+        time.sleep(0.01)
 
 
 SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
