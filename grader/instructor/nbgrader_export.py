@@ -20,6 +20,7 @@ from typing import Any
 
 from grader.course import Course
 from grader.errors import UserError
+from grader.generate.pipeline import require_generated
 
 CONFIG = """# nbgrader configuration written by `dlgrade nbgrader export`.
 c = get_config()  # noqa: F821 (nbgrader provides it)
@@ -110,6 +111,7 @@ def export(course: Course, out: Path, assignment: str, exercises: list[str]) -> 
         raise UserError("the nbgrader source notebooks are built from the instructor's solutions/")
     for e in exercises:
         course.require_exercise(e)
+    require_generated(course, exercises)  # nbgrader strips only exact markers: check them first
     folder = out / "source" / assignment
     folder.mkdir(parents=True, exist_ok=True)
     written = []
