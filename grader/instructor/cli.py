@@ -30,19 +30,33 @@ def _count(n: int, noun: str) -> str:
     default=None,
     help="Submissions graded at once (default: the cores).",
 )
+@click.option(
+    "--assignment",
+    default=None,
+    help="nbgrader's layout: grade SUBMISSIONS/<student_id>/ASSIGNMENT/<exercise>.ipynb.",
+)
 @click.pass_obj
 def grade(
-    app: Any, submissions: Path, out: Path, exercises: tuple[str, ...], workers: int | None
+    app: Any,
+    submissions: Path,
+    out: Path,
+    exercises: tuple[str, ...],
+    workers: int | None,
+    assignment: str | None,
 ) -> None:
     """Grade a class: SUBMISSIONS/<student_id>/<exercise>.py, hidden tests included.
+
+    A notebook, <exercise>.ipynb, is graded by the code of its solution cells, in the sandbox
+    like a .py file; nbgrader's submitted/<student_id>/<assignment>/ folders work as they are.
 
     Writes OUT/grades.csv (a row per student, a column per exercise, the total),
     OUT/<student_id>.json and OUT/gradescope/<student_id>/results.json. Started
     again, it grades only what is new or changed since the last run.
 
     \b
-    Example:
+    Examples:
       dlgrade grade submissions/ --out grades/ --workers 4
+      dlgrade grade nbcourse/submitted/ --out grades/ --assignment week3
     """
     from rich.console import Console
     from rich.progress import (
@@ -87,6 +101,7 @@ def grade(
             exercises=list(exercises) or None,
             workers=workers,
             progress=progress,
+            assignment=assignment,
         )
     click.echo(
         f"graded {_count(summary['graded'], 'submission')} ({summary['kept']} unchanged since the last "
@@ -245,3 +260,4 @@ def nbgrader_export(
     click.echo(
         f"wrote {len(written)} files to {out}; next: cd {out} && nbgrader generate_assignment {name}"
     )
+

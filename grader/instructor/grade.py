@@ -1,7 +1,8 @@
 """`dlgrade grade`: a whole class, several submissions at once, nothing graded twice.
 
-``SUBMISSIONS/<student_id>/<exercise>.py`` are graded with every grader (hidden
-tests included), each student's inputs seeded by their id. Each finished
+``SUBMISSIONS/<student_id>/<exercise>.py`` (or ``.ipynb``, also in nbgrader's
+``submitted/<student_id>/<assignment>/`` layout: see notebooks.py) are graded with every grader
+(hidden tests included), each student's inputs seeded by their id. Each finished
 (student, exercise) is committed to ``DIR/grading.sqlite`` at once, keyed by
 the submission's content hash, so a run killed at any point and started again
 grades only what is missing or changed. The files are written from the
@@ -199,11 +200,22 @@ def grade_student(tasks: list[Task]) -> list[tuple[Task, dict[str, Any]]]:
 
 
 # -- the run ------------------------------------------------------------------------------------
-def plan(course: Course, submissions: Path, exercises: Iterable[str]) -> list[Task]:
+def plan(
+    course: Course,
+    submissions: Path,
+    exercises: Iterable[str],
+    notebooks: Path,
+    assignment: str | None = None,
+) -> list[Task]:
+    """A task per (student, exercise): ``<exercise>.py``, or the solution cells of the student's
+    ``<exercise>.ipynb`` (also in nbgrader's ``<assignment>/`` folder), extracted to a module in
+    ``notebooks`` (see notebooks.py); the digest is that of the code graded."""
+    from grader.instructor.notebooks import submission_file
+
     tasks = []
     for student in students_in(submissions):
         for exercise in exercises:
-            path = submissions / student / f"{exercise}.py"
+            path = submission_file(submissions / student, exercise, notebooks, assignment)
             tasks.append(Task(student, exercise, path, _digest(path)))
     return tasks
 
@@ -216,6 +228,7 @@ def grade_class(
     exercises: list[str] | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    assignment: str | None = None,
 ) -> dict[str, Any]:
     """Grades what is missing or changed, then writes the output files; a summary dict."""
     if not course.has_solutions:
@@ -228,7 +241,7 @@ def grade_class(
     out.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(out / "grading.sqlite")
     try:
-        tasks = plan(course, submissions, chosen)
+        tasks = plan(course, submissions, chosen, out / "notebooks", assignment)
         done = ledger.done()
         todo = [t for t in tasks if done.get((t.student, t.exercise)) != t.digest]
         started = time.perf_counter()
