@@ -261,3 +261,38 @@ def nbgrader_export(
         f"wrote {len(written)} files to {out}; next: cd {out} && nbgrader generate_assignment {name}"
     )
 
+
+@nbgrader_group.command("import-grades")
+@click.argument("grades_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--course",
+    "nbcourse",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The nbgrader course folder (its gradebook.db receives the scores).",
+)
+@click.option("--assignment", required=True, help="The nbgrader assignment the scores are for.")
+@click.option(
+    "--db", "db_url", default=None, help="The gradebook's URL (default: COURSE/gradebook.db)."
+)
+def nbgrader_import_grades(
+    grades_dir: Path, nbcourse: Path, assignment: str, db_url: str | None
+) -> None:
+    """Write the scores of `dlgrade grade` into nbgrader's gradebook as autograded scores.
+
+    Grade the notebooks in the sandbox with dlgrade grade (nbgrader's autograde runs student
+    code in the kernel beside the tests, where it can fool them), then keep nbgrader's
+    formgrader, feedback and exports.
+
+    \b
+    Example:
+      dlgrade grade nbcourse/submitted --out grades/ --assignment week3
+      dlgrade nbgrader import-grades grades/ --course nbcourse --assignment week3
+    """
+    from grader.instructor.nbgrader_gradebook import import_grades
+
+    done = import_grades(grades_dir, nbcourse, assignment, db_url)
+    click.echo(
+        f"wrote {_count(done.cells, 'score')} of {_count(done.notebooks, 'notebook')} of "
+        f"{_count(done.students, 'student')} into {done.database} ({assignment})"
+    )
