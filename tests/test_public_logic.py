@@ -362,3 +362,34 @@ def test_the_checks_find_a_helper_that_is_the_solution(release: Course, tmp_path
     probe = run_probe(course, "softmax", release.root.parent / "reference" / "softmax.py")
     found = same_output_on_graders_inputs(probe)
     assert any(f.startswith("normalise computes softmax") for f in found), found
+
+
+def test_the_learning_curve_shipped_as_data_is_the_references(course: Course) -> None:
+    """CLIFF_WALKING_REFERENCE_RETURNS in the qlearning graders: the reference solution's return
+    per episode on CliffWalking-v1 (alpha 0.5, gamma 0.99, epsilon 0.1), averaged over seeds 0-19."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("qlearning_ref", course.solution("qlearning"))
+    assert spec is not None and spec.loader is not None
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    runs = []
+    for seed in range(20):
+        env = factories.build(
+            "gymnasium.make_recorded", "CliffWalking-v1", disable_env_checker=True
+        )
+        reference.train_q_learning(env, 300, alpha=0.5, gamma=0.99, epsilon=0.1, seed=seed)
+        runs.append(factories.build("episode_returns", env))
+    shipped = {}
+    exec(  # the constant alone, read from the generated public file
+        next(
+            ast.unparse(node)
+            for node in ast.parse(course.public_tests("qlearning").read_text()).body
+            if isinstance(node, ast.Assign)
+            and getattr(node.targets[0], "id", "") == "CLIFF_WALKING_REFERENCE_RETURNS"
+        ),
+        shipped,
+    )
+    np.testing.assert_allclose(
+        shipped["CLIFF_WALKING_REFERENCE_RETURNS"], np.mean(runs, axis=0), rtol=0, atol=1e-9
+    )
