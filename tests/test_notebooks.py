@@ -196,3 +196,21 @@ def test_kernel_attacks_score_zero_through_dlgrade_grade(course: Course, tmp_pat
         assert all("grader" in t["message"] for t in grades[student]["softmax"]["tests"])
     csv = (tmp_path / "grades" / "grades.csv").read_text().splitlines()
     assert csv[0] == "student,softmax,total" and all(line.endswith(",0,0") for line in csv[1:])
+
+
+def test_an_ambiguous_nbgrader_layout_stops_the_run_in_one_line(
+    course: Course, tmp_path: Path
+) -> None:
+    nb = _notebook(course, "softmax", _stub_code(course, "softmax"))
+    for assignment in ("ps1", "ps2"):
+        _write(tmp_path / "submitted" / "ann" / assignment / "softmax.ipynb", nb)
+    out = tmp_path / "grades"
+    result = CliRunner().invoke(
+        cli, ["--course", str(course.root), "grade", str(tmp_path / "submitted"), "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"dlgrade: error: {tmp_path / 'submitted' / 'ann'}: softmax.ipynb is in several "
+        "assignments (ps1, ps2); say which with --assignment"
+    ]
+    assert not out.exists()

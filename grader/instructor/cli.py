@@ -68,11 +68,13 @@ def grade(
     )
 
     from grader.instructor.grade import grade_class, students_in
+    from grader.instructor.notebooks import check_layout
 
     course = app.course()
-    students_in(submissions)  # bad input is reported before any progress bar
+    students = students_in(submissions)  # bad input is reported before any progress bar
     for exercise in exercises:
         course.require_exercise(exercise)
+    check_layout(submissions, students, list(exercises or course.exercises), assignment)
     err = Console(stderr=True)
     columns = (
         TextColumn("grading"),

@@ -136,3 +136,15 @@ def submission_file(
         return student_dir / f"{exercise}.py"
     shown = f"{student_dir.name}/{notebook.relative_to(student_dir).as_posix()}"
     return extract(notebook, workdir / student_dir.name / f"{exercise}.py", shown)
+
+
+def check_layout(
+    submissions: Path, students: list[str], exercises: list[str], assignment: str | None
+) -> None:
+    """Stops before grading when a student's notebook of an exercise cannot be told apart
+    (several nbgrader assignments hold it and ``assignment`` does not say which)."""
+    for student in students:
+        for exercise in exercises:
+            if assignment is None and (submissions / student / f"{exercise}.py").is_file():
+                continue
+            notebook_of(submissions / student, exercise, assignment)
