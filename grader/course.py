@@ -14,6 +14,14 @@ from grader.errors import FileLineError, UserError
 COURSE_FILE = "course.yaml"
 
 
+def _line_of(path: Path, key: str) -> int | None:
+    """The line of a top-level ``key:`` in a YAML file, for error messages."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return None
+
+
 @dataclass(frozen=True)
 class Course:
     """A course folder: the one holding ``course.yaml``."""
@@ -21,6 +29,8 @@ class Course:
     root: Path
     title: str
     exercises: tuple[str, ...]
+    # exercises students only read and run: no solution region, nothing of theirs to grade
+    reading: tuple[str, ...] = ()
 
     @property
     def solutions_dir(self) -> Path:
@@ -80,8 +90,20 @@ class Course:
             raise FileLineError(path, None, "'exercises' must be a list of exercise names")
         if len(set(exercises)) != len(exercises):
             raise FileLineError(path, None, "an exercise is listed twice in 'exercises'")
+        reading = data.get("reading") or []
+        where = _line_of(path, "reading")
+        if not isinstance(reading, list) or not all(isinstance(e, str) for e in reading):
+            raise FileLineError(path, where, "'reading' must be a list of exercise names")
+        for name in reading:
+            if name not in exercises:
+                raise FileLineError(
+                    path, where, f"'reading' names {name!r}, which 'exercises' does not list"
+                )
         return cls(
-            root=root.resolve(), title=str(data.get("title", "")), exercises=tuple(exercises)
+            root=root.resolve(),
+            title=str(data.get("title", "")),
+            exercises=tuple(exercises),
+            reading=tuple(reading),
         )
 
     @classmethod

@@ -128,7 +128,7 @@ def test_the_hostile_class_is_graded(hostile_class: dict) -> None:
     proc = hostile_class["proc"]
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "sandbox: bubblewrap" in proc.stdout
-    run = json.loads((hostile_class["out"] / "run.json").read_text())
+    run = json.loads((hostile_class["out"] / "_run.json").read_text())
     assert run["isolation"]["level"] == "bubblewrap"
 
 
@@ -244,7 +244,7 @@ def test_a_class_is_refused_without_bubblewrap(tmp_path: Path) -> None:
         env=env_for(uid_base(2), DLGRADE_NO_BWRAP="1"),
     )
     assert trusted.returncode == 0, trusted.stderr
-    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    run = json.loads((tmp_path / "out" / "_run.json").read_text())
     assert run["isolation"]["level"] in ("process", "uid")
 
 

@@ -191,7 +191,7 @@ def test_killed_run_resumes_to_byte_identical_files(course: Course, tmp_path: Pa
     files = sorted(
         p.relative_to(second) for p in second.rglob("*") if p.is_file() and "sqlite" not in p.name
     )
-    assert len(files) == 2 + 10 + 10  # grades.csv, run.json, and per student two files
+    assert len(files) == 2 + 10 + 10  # grades.csv, _run.json, and per student two files
     for rel in files:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
 

@@ -3,9 +3,9 @@ the way Gradescope runs it."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
-import re
 import shutil
 import subprocess
 import zipfile
@@ -17,57 +17,104 @@ from conftest import REPO
 
 from grader.cli import cli
 from grader.course import Course
+from grader.generate.pipeline import course_secrets
+from grader.generate.proof import leaked_in_file
 from grader.instructor.assignment import load_assignment
 
 ASSIGNMENT = REPO / "assignments" / "week3.yaml"
-SECRET_REGIONS = [
-    (re.compile(r"### BEGIN SOLUTION"), re.compile(r"### END SOLUTION")),
-    (re.compile(r"### BEGIN HIDDEN TESTS"), re.compile(r"### END HIDDEN TESTS")),
-]
 
 
-def _lines(text: str) -> set[str]:
-    return {line.strip() for line in text.splitlines()}
+def leaks_in(folder: Path, course: Course) -> list[str]:
+    """Every statement of a solution region (compared as syntax trees) in a file under
+    ``folder``: Python files and the code cells of notebooks."""
+    secrets = course_secrets(course)
+    assert len(secrets) > 100  # the scan has something to find
+    return [
+        f"{leak.path.relative_to(folder)}:{leak.line}: {leak.secret.text}"
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+        for leak in leaked_in_file(path, secrets)
+    ]
 
 
-def secret_lines(course: Course) -> set[str]:
-    """Every line only the instructor has: solution regions, hidden tests, known mistakes; minus
-    lines that also appear in what students get anyway (a helper shared with a public test)."""
-    secret: set[str] = set()
-    public: set[str] = set()
-    for exercise in course.exercises:
-        for path in (course.solution(exercise), course.solution_tests(exercise)):
-            inside = False
-            for line in path.read_text().splitlines():
-                if any(begin.search(line) for begin, _ in SECRET_REGIONS):
-                    inside = True
-                elif any(end.search(line) for _, end in SECRET_REGIONS):
-                    inside = False
-                elif inside:
-                    secret.add(line.strip())
-        mistakes = course.solutions_dir / f"mistakes_{exercise}.py"
-        secret |= {
-            line.strip() for line in mistakes.read_text().splitlines() if line.startswith(" ")
+def _release(assignment: Path, out: Path, course_root: Path = REPO) -> list[Path]:
+    result = CliRunner().invoke(
+        cli, ["--course", str(course_root), "release", str(assignment), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return [p for p in out.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize(
+    "assignment", sorted((REPO / "assignments").glob("*.yaml")), ids=lambda p: p.stem
+)
+def test_a_release_of_every_assignment_holds_no_solution_statement(
+    course: Course, tmp_path: Path, assignment: Path
+) -> None:
+    out = tmp_path / "bundle"
+    files = _release(assignment, out)
+    assert not any("solutions" in p.parts or p.name.startswith("mistakes_") for p in files)
+    assert leaks_in(out, course) == []
+    hidden = _hidden_test_names(course)
+    for path in out.rglob("test_*.py"):
+        assert not hidden & {
+            n.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.FunctionDef)
         }
-        public |= _lines(course.stub(exercise).read_text()) | _lines(
-            course.public_tests(exercise).read_text()
+
+
+def test_a_release_of_all_six_exercises_holds_no_solution_statement(
+    course: Course, tmp_path: Path
+) -> None:
+    assignment = tmp_path / "all.yaml"
+    assignment.write_text("title: All\nexercises: [" + ", ".join(course.exercises) + "]\n")
+    out = tmp_path / "bundle"
+    files = _release(assignment, out)
+    names = {p.relative_to(out).as_posix() for p in files}
+    assert {f"exercises/{e}.py" for e in course.exercises} <= names
+    assert leaks_in(out, course) == []
+    print(f"all six: {len(files)} files, {sum(p.stat().st_size for p in files)} bytes")
+
+
+def test_a_release_that_would_hold_a_solution_statement_is_refused(
+    course: Course, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The release scans what it wrote, the grader package included: a statement of a solution
+    region anywhere (here, planted in the copied package) stops it, and the bundle is removed."""
+    from grader.instructor import assignment as module
+
+    copy_package = module._copy_package
+
+    def leaky(target: Path) -> None:
+        copy_package(target)
+        (target / "grader" / "extra.py").write_text(
+            "def f(Q, s, a, r, s_next, terminated, alpha, gamma):\n"
+            "    future = 0.0 if terminated else gamma * np.max(Q[s_next])\n"
         )
-    return {s for s in secret - public if len(s) >= 12 and not s.startswith("#")}
 
-
-def test_the_release_bundle_leaks_nothing(course: Course, tmp_path: Path) -> None:
-    out = tmp_path / "week3"
+    monkeypatch.setattr(module, "_copy_package", leaky)
+    out = tmp_path / "bundle"
     result = CliRunner().invoke(
         cli, ["--course", str(REPO), "release", str(ASSIGNMENT), "--out", str(out)]
     )
-    assert result.exit_code == 0, result.output
-    secret = secret_lines(course)
-    assert len(secret) > 200  # the scan has something to find
-    files = [p for p in out.rglob("*") if p.is_file()]
-    assert not any("solutions" in p.parts or p.name.startswith("mistakes_") for p in files)
-    for path in files:
-        leaked = secret & _lines(path.read_text(errors="replace"))
-        assert not leaked, (path, sorted(leaked)[:5])
+    assert result.exit_code == 2
+    assert "grader/extra.py:2: holds a statement of the solution region at" in result.output
+    assert "qlearning.py:" in result.output
+    assert not any(out.iterdir())
+
+
+def _hidden_test_names(course: Course) -> set[str]:
+    names = set()
+    for exercise in course.exercises:
+        text = course.solution_tests(exercise).read_text()
+        hidden = text.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+        names |= {n.name for n in ast.walk(ast.parse(hidden)) if isinstance(n, ast.FunctionDef)}
+    assert names
+    return names
+
+
+def test_the_release_bundle_has_what_a_student_needs(tmp_path: Path) -> None:
+    out = tmp_path / "week3"
+    files = _release(ASSIGNMENT, out)
     names = {p.relative_to(out).as_posix() for p in files}
     assert {
         "README.md",

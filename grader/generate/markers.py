@@ -9,6 +9,7 @@ markers, so the same sources can feed nbgrader.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,64 @@ class Region:
         return self.begin <= line <= self.end
 
 
+MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
+_MARKER_LETTERS = {marker: re.sub(r"[^A-Z]", "", marker) for marker in MARKERS}
+# a marker written as a comment after code on the same line
+_TRAILING_MARKER = re.compile(r"#+\s*(BEGIN|END)\s*(SOLUTION|HIDDEN\s*TEST)", re.IGNORECASE)
+
+
 def _is_marker(line: str, marker: str) -> bool:
-    return line.strip().startswith(marker)
+    """A marker is a line that holds the marker and nothing else (indentation aside)."""
+    return line.strip() == marker
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance with adjacent transpositions (optimal string alignment)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def resembled_marker(line: str) -> str | None:
+    """The marker ``line`` reads like without being it (``## BEGIN SOLUTION``, ``### end
+    solution``, ``### BEGIN SOLUTON``, ``### END SOLUTIONS``, ``### BEGIN HIDDEN TEST``, a marker
+    after code on the same line), or None. nbgrader and ``generate`` would both pass such a line
+    over as an ordinary comment, and the region it meant to hide would reach the students."""
+    text = line.strip()
+    if text in MARKERS:
+        return None
+    if not text.startswith("#"):
+        found = _TRAILING_MARKER.search(text)
+        if found is None:
+            return None
+        text = found.group(0)
+    letters = re.sub(r"[^A-Za-z]", "", text).upper()
+    for marker, word in _MARKER_LETTERS.items():
+        budget = 1 if len(word) < 12 else 2  # one typo in END SOLUTION, two in the longer ones
+        for k in range(len(word) - budget, len(word) + budget + 1):
+            if _distance(letters[:k], word) <= budget:
+                return marker
+    return None
+
+
+def reject_near_misses(lines: list[str], path: Path) -> None:
+    """A line that looks like a marker but is not one is an error naming file and line."""
+    for number, line in enumerate(lines, start=1):
+        marker = resembled_marker(line)
+        if marker is not None:
+            raise FileLineError(
+                path,
+                number,
+                f"{line.strip()!r} looks like the marker '{marker}' but is not it: write the "
+                "marker exactly, alone on its line (otherwise what it should hide is published)",
+            )
 
 
 def find_regions(lines: list[str], begin: str, end: str, path: Path) -> list[Region]:
@@ -135,6 +192,14 @@ def _collapse_blank_runs(lines: list[str], most: int = 2) -> list[str]:
         if blanks <= most:
             out.append(line)
     return out
+
+
+class RejectNearMisses:
+    """Fails on the first line that reads like a marker without being one exactly."""
+
+    def __call__(self, source: str, path: Path) -> str:
+        reject_near_misses(source.splitlines(), path)
+        return source
 
 
 class RejectMarkers:

@@ -27,6 +27,8 @@ import yaml
 
 from grader.course import Course
 from grader.errors import UserError
+from grader.generate.pipeline import require_generated
+from grader.generate.proof import leaked_in_file
 
 
 @dataclass(frozen=True)
@@ -155,13 +157,41 @@ course says.
 
 
 def release(a: Assignment, course: Course, out: Path) -> list[Path]:
-    """Writes the student bundle of ``a`` to ``out`` (which must be new or empty)."""
+    """Writes the student bundle of ``a`` to ``out`` (which must be new or empty).
+
+    Refused, with file and line, when generate's checks fail (markers, stubs, public tests),
+    when exercises/ is not what generate writes, or when any file of the bundle holds a
+    statement of a solution region; a refused bundle is removed."""
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} is not empty; release into a new folder")
-    for exercise in a.exercises:
-        for path in (course.stub(exercise), course.public_tests(exercise)):
-            if not path.is_file():
-                raise UserError(f"{path} is missing: run dlgrade generate first")
+    if not course.has_solutions:
+        raise UserError(
+            "a release is checked against the instructor's solutions/ folder, which this course "
+            "does not have"
+        )
+    secrets = require_generated(course, a.exercises)
+    try:
+        files = _write_bundle(a, course, out)
+        leaks = [leak for path in files for leak in leaked_in_file(path, secrets)]
+        if leaks:
+            raise leaks[0].error()
+    except BaseException:
+        _empty(out)
+        raise
+    return files
+
+
+def _empty(folder: Path) -> None:
+    """Removes what a refused release wrote (the folder was new or empty)."""
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+
+def _write_bundle(a: Assignment, course: Course, out: Path) -> list[Path]:
     (out / "exercises").mkdir(parents=True, exist_ok=True)
     for exercise in a.exercises:
         shutil.copy(course.stub(exercise), out / "exercises" / course.stub(exercise).name)

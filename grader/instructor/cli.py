@@ -36,6 +36,11 @@ def _count(n: int, noun: str) -> str:
     help="Grade without bubblewrap: only for submissions you trust (they could read the "
     "solutions and reach each other).",
 )
+@click.option(
+    "--assignment",
+    default=None,
+    help="nbgrader's layout: grade SUBMISSIONS/<student_id>/ASSIGNMENT/<exercise>.ipynb.",
+)
 @click.pass_obj
 def grade(
     app: Any,
@@ -44,16 +49,21 @@ def grade(
     exercises: tuple[str, ...],
     workers: int | None,
     trust_submissions: bool,
+    assignment: str | None,
 ) -> None:
     """Grade a class: SUBMISSIONS/<student_id>/<exercise>.py, hidden tests included.
+
+    A notebook, <exercise>.ipynb, is graded by the code of its solution cells, in the sandbox
+    like a .py file; nbgrader's submitted/<student_id>/<assignment>/ folders work as they are.
 
     Writes OUT/grades.csv (a row per student, a column per exercise, the total),
     OUT/<student_id>.json and OUT/gradescope/<student_id>/results.json. Started
     again, it grades only what is new or changed since the last run.
 
     \b
-    Example:
+    Examples:
       dlgrade grade submissions/ --out grades/ --workers 4
+      dlgrade grade nbcourse/submitted/ --out grades/ --assignment week3
     """
     from rich.console import Console
     from rich.progress import (
@@ -65,14 +75,16 @@ def grade(
     )
 
     from grader.instructor.grade import grade_class, protected_for_class, students_in
+    from grader.instructor.notebooks import check_layout
     from grader.sandbox.isolation import detect, require
 
     course = app.course()
-    students_in(submissions)  # bad input is reported before any progress bar
+    students = students_in(submissions)  # bad input is reported before any progress bar
     for exercise in exercises:
         course.require_exercise(exercise)
     isolation = detect(protected_for_class(course, out))
     require(isolation, "bubblewrap", "grading a class", trust_submissions)
+    check_layout(submissions, students, list(exercises or course.exercises), assignment)
     err = Console(stderr=True)
     columns = (
         TextColumn("grading"),
@@ -102,6 +114,7 @@ def grade(
             workers=workers,
             progress=progress,
             trusted=trust_submissions,
+            assignment=assignment,
         )
     click.echo(
         f"graded {_count(summary['graded'], 'submission')} ({summary['kept']} unchanged since the last "
@@ -325,3 +338,37 @@ def sandbox_lockdown() -> None:
     for path in changed:
         click.echo(f"locked {path}")
     click.echo(f"{_count(len(changed), 'folder')} locked")
+@nbgrader_group.command("import-grades")
+@click.argument("grades_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--course",
+    "nbcourse",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The nbgrader course folder (its gradebook.db receives the scores).",
+)
+@click.option("--assignment", required=True, help="The nbgrader assignment the scores are for.")
+@click.option(
+    "--db", "db_url", default=None, help="The gradebook's URL (default: COURSE/gradebook.db)."
+)
+def nbgrader_import_grades(
+    grades_dir: Path, nbcourse: Path, assignment: str, db_url: str | None
+) -> None:
+    """Write the scores of `dlgrade grade` into nbgrader's gradebook as autograded scores.
+
+    Grade the notebooks in the sandbox with dlgrade grade (nbgrader's autograde runs student
+    code in the kernel beside the tests, where it can fool them), then keep nbgrader's
+    formgrader, feedback and exports.
+
+    \b
+    Example:
+      dlgrade grade nbcourse/submitted --out grades/ --assignment week3
+      dlgrade nbgrader import-grades grades/ --course nbcourse --assignment week3
+    """
+    from grader.instructor.nbgrader_gradebook import import_grades
+
+    done = import_grades(grades_dir, nbcourse, assignment, db_url)
+    click.echo(
+        f"wrote {_count(done.cells, 'score')} of {_count(done.notebooks, 'notebook')} of "
+        f"{_count(done.students, 'student')} into {done.database} ({assignment})"
+    )

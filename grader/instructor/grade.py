@@ -1,7 +1,8 @@
 """`dlgrade grade`: a whole class, several submissions at once, nothing graded twice.
 
-``SUBMISSIONS/<student_id>/<exercise>.py`` are graded with every grader (hidden
-tests included), each student's inputs seeded by their id. Each finished
+``SUBMISSIONS/<student_id>/<exercise>.py`` (or ``.ipynb``, also in nbgrader's
+``submitted/<student_id>/<assignment>/`` layout: see notebooks.py) are graded with every grader
+(hidden tests included), each student's inputs seeded by their id. Each finished
 (student, exercise) is committed to ``DIR/grading.sqlite`` at once, keyed by
 the submission's content hash, so a run killed at any point and started again
 grades only what is missing or changed. The files are written from the
@@ -271,11 +272,22 @@ def given_up_result(course: Course, task: Task) -> dict[str, Any]:
 
 
 # -- the run ------------------------------------------------------------------------------------
-def plan(course: Course, submissions: Path, exercises: Iterable[str]) -> list[Task]:
+def plan(
+    course: Course,
+    submissions: Path,
+    exercises: Iterable[str],
+    notebooks: Path,
+    assignment: str | None = None,
+) -> list[Task]:
+    """A task per (student, exercise): ``<exercise>.py``, or the solution cells of the student's
+    ``<exercise>.ipynb`` (also in nbgrader's ``<assignment>/`` folder), extracted to a module in
+    ``notebooks`` (see notebooks.py); the digest is that of the code graded."""
+    from grader.instructor.notebooks import submission_file
+
     tasks = []
     for student in students_in(submissions):
         for exercise in exercises:
-            path = submissions / student / f"{exercise}.py"
+            path = submission_file(submissions / student, exercise, notebooks, assignment)
             tasks.append(Task(student, exercise, path, _digest(path)))
     return tasks
 
@@ -289,6 +301,7 @@ def grade_class(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     trusted: bool = False,
+    assignment: str | None = None,
 ) -> dict[str, Any]:
     """Grades what is missing or changed, then writes the output files; a summary dict.
     Refuses (UserError) below the bubblewrap isolation level unless ``trusted``."""
@@ -306,7 +319,7 @@ def grade_class(
     out.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(out / "grading.sqlite")
     try:
-        tasks = plan(course, submissions, chosen)
+        tasks = plan(course, submissions, chosen, out / "notebooks", assignment)
         done = ledger.done()
         todo = [t for t in tasks if done.get((t.student, t.exercise)) != t.digest]
         for task in [t for t in todo if ledger.attempts(t) >= MAX_ATTEMPTS]:
@@ -434,7 +447,7 @@ def write_outputs(
     out: Path,
     isolation: Isolation,
 ) -> None:
-    """grades.csv and its side file run.json, <student>.json and gradescope/<student>/results.json,
+    """grades.csv and its side file _run.json (no student id starts with "_"), <student>.json and gradescope/<student>/results.json,
     from the ledger alone."""
     students = sorted(set(students))
     buffer = io.StringIO()
@@ -461,7 +474,7 @@ def write_outputs(
         )
     _write(out / "grades.csv", buffer.getvalue())
     run = {"isolation": isolation.to_json(), "exercises": exercises, "students": len(students)}
-    _write(out / "run.json", json.dumps(run, indent=2, sort_keys=True) + "\n")
+    _write(out / "_run.json", json.dumps(run, indent=2, sort_keys=True) + "\n")
 
 
 def gradescope_results(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from grader.course import Course
 from grader.errors import UserError
+from grader.generate.pipeline import require_generated
 from grader.instructor.assignment import Assignment, _copy_package
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -55,6 +56,7 @@ def build(a: Assignment, course: Course, out: Path) -> list[str]:
         raise UserError(
             "the autograder needs the instructor's solutions/ folder (the hidden tests)"
         )
+    require_generated(course, a.exercises)  # the stubs and public tests it ships are checked
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "solutions").mkdir()

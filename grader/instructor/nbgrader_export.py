@@ -3,23 +3,37 @@
 For each exercise, ``DIR/source/<assignment>/<exercise>.ipynb`` holds: the
 exercise's description (the module docstring), a locked set-up cell, the
 reference solution as one solution cell (its ``### BEGIN SOLUTION`` markers are
-nbgrader's own, so ``nbgrader generate_assignment`` strips the solutions), and
-one autograded test cell per grader with its points; hidden graders sit between
-``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``, which nbgrader removes
-from the release and puts back when it autogrades. Each test cell runs the
-course's grader of that name (grader/notebook.py), so a notebook scores what
-``dlgrade check --hidden`` gives the same code.
+nbgrader's own, so ``nbgrader generate_assignment`` strips the solutions), one
+autograded test cell per public grader with its points, and one cell for all
+hidden graders: in the release it reads only ``# hidden tests: N points``
+(nbgrader removes what lies between ``### BEGIN HIDDEN TESTS`` and
+``### END HIDDEN TESTS``, and puts it back when it autogrades); its grade id
+and points name nothing a student could learn from, and its value, the points
+the hidden tests gave, is nbgrader's partial credit.
+
+No path of the instructor's machine is written: the graders travel with the
+course folder. ``DIR/graders/`` holds the graders, hidden tests, known mistakes
+and reference (the nbgrader course folder is the instructor's);
+``DIR/source/<assignment>/graders/`` holds the public tests, which nbgrader
+releases with the notebooks. The test cells find them from the notebook's
+folder (grader/notebook.py), so a notebook scores what ``dlgrade grade`` gives
+the same code.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from grader.course import Course
 from grader.errors import UserError
+from grader.generate.pipeline import require_generated
+from grader.notebook import GRADERS_DIR
 
 CONFIG = """# nbgrader configuration written by `dlgrade nbgrader export`.
 c = get_config()  # noqa: F821 (nbgrader provides it)
@@ -50,6 +64,20 @@ def _cell(kind: str, source: str, grade_id: str | None = None, **nbgrader: Any) 
     return cell
 
 
+def _points(n: float) -> str:
+    return f"{n:g} point{'s' if n != 1 else ''}"
+
+
+def hidden_cell(exercise: str) -> str:
+    """The grade id of the cell that runs all hidden tests of ``exercise``."""
+    return f"{exercise}-hidden"
+
+
+def public_cell(exercise: str, test: str) -> str:
+    """The grade id of the cell that runs the public test ``test``."""
+    return f"{exercise}-{test}"
+
+
 def notebook(course: Course, exercise: str) -> dict[str, Any]:
     """The nbgrader source notebook of one exercise."""
     from grader.engine.runner import collect_graders
@@ -70,27 +98,38 @@ def notebook(course: Course, exercise: str) -> dict[str, Any]:
         ),
         _cell(
             "code",
-            "import os\n"
-            f'os.environ.setdefault("DLGRADE_COURSE", {str(course.root)!r})\n'
-            "from grader.notebook import run_test",
+            "# The graders are read from the graders/ folder beside this notebook (or above it).\n"
+            "from grader.notebook import run_hidden_tests, run_test",
             f"{exercise}-setup",
             locked=True,
         ),
         _cell("code", code, f"{exercise}-code", solution=True),
     ]
-    for test in collect_graders(course.solution_tests(exercise), exercise):
-        call = f"run_test({exercise!r}, {test.name!r}, globals())"
-        if test.hidden:
-            call = f"### BEGIN HIDDEN TESTS\n{call}\n### END HIDDEN TESTS"
-        heading = f"# {test.name} ({test.max_score:g} point{'s' if test.max_score != 1 else ''})\n"
+    graders = collect_graders(course.solution_tests(exercise), exercise)
+    for test in (t for t in graders if not t.hidden):
+        heading = f"# {test.name} ({_points(test.max_score)})\n"
         cells.append(
             _cell(
                 "code",
-                heading + call,
-                f"{exercise}-{test.name}",
+                heading + f"run_test({exercise!r}, {test.name!r}, globals())",
+                public_cell(exercise, test.name),
                 grade=True,
                 locked=True,
                 points=test.max_score,
+            )
+        )
+    hidden = sum(t.max_score for t in graders if t.hidden)
+    if hidden:
+        cells.append(
+            _cell(
+                "code",
+                f"# hidden tests: {_points(hidden)}\n"
+                f"### BEGIN HIDDEN TESTS\nrun_hidden_tests({exercise!r}, globals())\n"
+                "### END HIDDEN TESTS",
+                hidden_cell(exercise),
+                grade=True,
+                locked=True,
+                points=hidden,
             )
         )
     return {
@@ -110,6 +149,7 @@ def export(course: Course, out: Path, assignment: str, exercises: list[str]) -> 
         raise UserError("the nbgrader source notebooks are built from the instructor's solutions/")
     for e in exercises:
         course.require_exercise(e)
+    require_generated(course, exercises)  # nbgrader strips only exact markers: check them first
     folder = out / "source" / assignment
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -123,4 +163,45 @@ def export(course: Course, out: Path, assignment: str, exercises: list[str]) -> 
     config = out / "nbgrader_config.py"
     config.write_text(CONFIG.format(course_id=course.title or "dlgrade"), encoding="utf-8")
     written.append(config)
+    written += _copy_graders(course, out / GRADERS_DIR, exercises, public=False)
+    written += _copy_graders(course, folder / GRADERS_DIR, exercises, public=True)
+    return written
+
+
+def _copy_graders(course: Course, target: Path, exercises: list[str], public: bool) -> list[Path]:
+    """A course folder of graders: the public tests (released with the notebooks), or the
+    graders, known mistakes and reference solutions (for autograding, in the instructor's
+    nbgrader folder). A folder written before keeps its other exercises."""
+    listed: list[str] = []
+    existing = target / "course.yaml"
+    if existing.is_file():
+        data = yaml.safe_load(existing.read_text(encoding="utf-8")) or {}
+        listed = [e for e in data.get("exercises", []) if isinstance(e, str)]
+    listed += [e for e in exercises if e not in listed]
+    written = []
+    if public:
+        sources = [course.public_tests(e) for e in exercises]
+        folder = target / "exercises"
+    else:
+        sources = [
+            path
+            for e in exercises
+            for path in (
+                course.solution(e),
+                course.solution_tests(e),
+                course.solutions_dir / f"mistakes_{e}.py",
+            )
+            if path.is_file()
+        ]
+        folder = target / "solutions"
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        shutil.copy(source, folder / source.name)
+        written.append(folder / source.name)
+    text = yaml.safe_dump({"title": course.title, "exercises": listed}, sort_keys=False)
+    existing.write_text(
+        "# The graders of the exported exercises, written by `dlgrade nbgrader export`.\n" + text,
+        encoding="utf-8",
+    )
+    written.append(existing)
     return written
