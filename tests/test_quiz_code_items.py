@@ -1,0 +1,85 @@
+"""Every code-reading question of the bank (``kind: code``) is run: the ```python block of its stem is
+executed with NumPy and torch, and what its key claims (an output, a shape, an error) is asserted. A bank
+edit that changes the code or the key without the other fails here, and a new code item must come with
+its check.
+
+Each check is Python run after the stem's code in the same namespace, with ``out`` (what the code
+printed) and ``error`` (the exception it raised, or None). ``setup`` runs before the stem's code, for
+the names a stem uses without defining (a model, a batch)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+import pytest
+import yaml
+from conftest import REPO
+
+pytest.importorskip("torch")
+
+BANKS = REPO / "quizzes"
+PRELUDE = """
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+torch.manual_seed(0)
+np.random.seed(0)
+"""
+FENCE = re.compile(r"```python\n(.*?)```", re.S)
+
+CHECKS: dict[str, dict[str, str]] = {
+    # -- autodiff.yaml -------------------------------------------------------------------------
+    "ad-code-no-grad": {"check": "assert error is None and out.strip() == 'tensor(6.)'"},
+    "ad-code-retain-graph": {
+        "check": "assert isinstance(error, RuntimeError) and 'second time' in str(error)\n"
+        "assert x.grad.item() == 6.0"
+    },
+    "ad-code-inplace": {
+        "check": "assert isinstance(error, RuntimeError) and 'inplace operation' in str(error)"
+    },
+    "ad-code-detach-target": {"check": "assert error is None and out.strip() == 'tensor(-4.)'"},
+}
+
+
+def code_items() -> dict[str, str]:
+    """id -> the stem of every question with kind: code."""
+    found = {}
+    for path in sorted(BANKS.glob("*.yaml")):
+        for q in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]:
+            if q.get("kind") == "code":
+                found[q["id"]] = q["text"]
+    return found
+
+
+def run(qid: str, stem: str) -> dict[str, object]:
+    blocks = FENCE.findall(stem)
+    assert len(blocks) == 1, f"{qid}: a code item has exactly one ```python block"
+    spec = CHECKS[qid]
+    ns: dict[str, object] = {}
+    exec(PRELUDE + spec.get("setup", ""), ns)  # noqa: S102 - the bank's own code, reviewed
+    buf = io.StringIO()
+    error = None
+    with contextlib.redirect_stdout(buf):
+        try:
+            exec(blocks[0], ns)  # noqa: S102
+        except Exception as exc:  # the key may be "it raises"
+            error = exc
+    ns["out"], ns["error"] = buf.getvalue(), error
+    return ns
+
+
+def test_every_code_item_has_a_check() -> None:
+    items = code_items()
+    assert len(items) >= 30
+    assert sorted(set(items) - set(CHECKS)) == [], "code items without a check"
+    assert sorted(set(CHECKS) - set(items)) == [], "checks for ids that are not code items"
+
+
+@pytest.mark.parametrize("qid", sorted(CHECKS))
+def test_a_code_item_does_what_its_key_says(qid: str) -> None:
+    stem = code_items()[qid]
+    ns = run(qid, stem)
+    exec(CHECKS[qid]["check"], ns)  # noqa: S102
