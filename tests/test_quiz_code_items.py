@@ -3,7 +3,7 @@ executed with NumPy and torch, and what its key claims (an output, a shape, an e
 edit that changes the code or the key without the other fails here, and a new code item must come with
 its check.
 
-Each check is Python run after the stem's code in the same namespace, with ``out`` (what the code
+Each check is Python run after the stem's code in the same namespace, with ``printed`` (what the code
 printed) and ``error`` (the exception it raised, or None). ``setup`` runs before the stem's code, for
 the names a stem uses without defining (a model, a batch)."""
 
@@ -32,7 +32,7 @@ FENCE = re.compile(r"```python\n(.*?)```", re.S)
 
 CHECKS: dict[str, dict[str, str]] = {
     # -- autodiff.yaml -------------------------------------------------------------------------
-    "ad-code-no-grad": {"check": "assert error is None and out.strip() == 'tensor(6.)'"},
+    "ad-code-no-grad": {"check": "assert error is None and printed.strip() == 'tensor(6.)'"},
     "ad-code-retain-graph": {
         "check": "assert isinstance(error, RuntimeError) and 'second time' in str(error)\n"
         "assert x.grad.item() == 6.0"
@@ -40,7 +40,16 @@ CHECKS: dict[str, dict[str, str]] = {
     "ad-code-inplace": {
         "check": "assert isinstance(error, RuntimeError) and 'inplace operation' in str(error)"
     },
-    "ad-code-detach-target": {"check": "assert error is None and out.strip() == 'tensor(-4.)'"},
+    "ad-code-detach-target": {"check": "assert error is None and printed.strip() == 'tensor(-4.)'"},
+    # -- recurrent.yaml ------------------------------------------------------------------------
+    "rnn-code-batch-first": {
+        "check": "assert printed.strip() == 'torch.Size([32, 5, 20]) torch.Size([1, 5, 20])'"
+    },
+    "rnn-code-last-step": {
+        "check": "assert error is None and torch.equal(out[:, -1], h[0])\n"
+        "assert out[-1].shape != h[0].shape and not torch.allclose(out[:, 0], h[0])\n"
+        "assert not torch.allclose(c[0], h[0])"
+    },
 }
 
 
@@ -67,7 +76,7 @@ def run(qid: str, stem: str) -> dict[str, object]:
             exec(blocks[0], ns)  # noqa: S102
         except Exception as exc:  # the key may be "it raises"
             error = exc
-    ns["out"], ns["error"] = buf.getvalue(), error
+    ns["printed"], ns["error"] = buf.getvalue(), error
     return ns
 
 
