@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from grader.quiz.bank import Bank, Rendered
+from grader.quiz.markup import map_prose
 
 CATEGORY_ROOT = "$course$/top/dlgrade"
 
@@ -30,8 +31,13 @@ class Exported:
     fixed_order: bool
 
 
-def _math(text: str) -> str:
+def _math_prose(text: str) -> str:
     return re.sub(r"(?<!\\)\$([^$]+)\$", r"\\(\1\\)", text).replace(r"\$", "$")
+
+
+def _math(text: str) -> str:
+    """Inline ``$math$`` as ``\\(math\\)`` for MathJax, in the prose only (code untouched)."""
+    return map_prose(text, _math_prose)
 
 
 def items(bank: Bank, topics: list[str] | None = None, variants: int = 5) -> list[Exported]:

@@ -1,9 +1,13 @@
 """Parametric questions: each generator renders one variant from a seeded ``random.Random``.
 
-A generator returns ``{"text", "choices", "answer", "explanation"}``. Its answer is
-computed, never typed, and its distractors come from the mistakes students make
+A generator returns ``{"text", "choices", "answer", "explanation"}`` (and, optionally, a
+``figure`` mapping for grader/quiz/figures.py, and ``data``: the numbers the tests check). Its
+answer is computed, never typed, and its distractors come from the mistakes students make
 (forgetting to double the padding, dividing by the wrong thing). Register one with
-``@generator("name")``; a bank names it with ``generator: name`` and ``params``.
+``@generator("name")``; say ``calculator=True`` when its numbers are not hand-computable (a
+closed-book exam can leave such questions out), and ``concept=`` when two generators would
+test the same idea (one concept, one question: `quiz validate` refuses a concept backed twice).
+A bank names it with ``generator: name`` and ``params``.
 Only the standard library here: the quiz must start fast.
 """
 
@@ -12,15 +16,33 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 Generator = Callable[..., dict[str, Any]]
 GENERATORS: dict[str, Generator] = {}
 
 
-def generator(name: str) -> Callable[[Generator], Generator]:
+@dataclass(frozen=True)
+class GeneratorInfo:
+    """What a bank needs to know of a generator without running it."""
+
+    calculator: bool = False  # its numbers need a calculator
+    concept: str = ""  # the idea it tests; two generators may not back one concept
+    kind: str = "calculation"  # calculation | figure
+
+
+INFO: dict[str, GeneratorInfo] = {}
+
+
+def generator(
+    name: str, *, calculator: bool = False, concept: str | None = None, kind: str = "calculation"
+) -> Callable[[Generator], Generator]:
+    """Registers a generator under ``name``."""
+
     def register(fn: Generator) -> Generator:
         GENERATORS[name] = fn
+        INFO[name] = GeneratorInfo(calculator, concept or name, kind)
         return fn
 
     return register
@@ -77,7 +99,7 @@ def conv_output_size(rng: random.Random, max_input: int = 64) -> dict[str, Any]:
     }
 
 
-@generator("softmax_probability")
+@generator("softmax_probability", calculator=True)
 def softmax_probability(rng: random.Random, classes: int = 3) -> dict[str, Any]:
     """The softmax probability of one class, from small integer logits."""
     while True:
@@ -323,7 +345,7 @@ def matmul_shape(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("cross_entropy_value")
+@generator("cross_entropy_value", calculator=True)
 def cross_entropy_value(rng: random.Random) -> dict[str, Any]:
     logits = [rng.randint(-2, 3) for _ in range(3)]
     y = rng.randrange(3)
@@ -345,7 +367,7 @@ def cross_entropy_value(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("sigmoid_bce")
+@generator("sigmoid_bce", calculator=True)
 def sigmoid_bce(rng: random.Random) -> dict[str, Any]:
     z = rng.choice([-3, -2, -1, -0.5, 0.5, 1, 2, 3])
     t = rng.choice([0, 1])
@@ -577,7 +599,7 @@ def epsilon_greedy_probability(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("ucb_score")
+@generator("ucb_score", calculator=True)
 def ucb_score(rng: random.Random) -> dict[str, Any]:
     q, n, t, c = (
         rng.choice([0.2, 0.5, 1.0]),
@@ -626,7 +648,7 @@ def inverted_dropout_scale(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("batchnorm_output")
+@generator("batchnorm_output", calculator=True)
 def batchnorm_output(rng: random.Random) -> dict[str, Any]:
     batch = rng.choice(
         [[1.0, 2.0, 3.0, 6.0], [0.0, 2.0, 4.0, 6.0], [2.0, 2.0, 4.0, 8.0], [-1.0, 1.0, 3.0, 5.0]]
@@ -660,7 +682,7 @@ def batchnorm_output(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("kl_gaussians")
+@generator("kl_gaussians", calculator=True)
 def kl_gaussians(rng: random.Random) -> dict[str, Any]:
     mu1, s1 = rng.choice([0.0, 0.5, 1.0, -1.0]), rng.choice([0.5, 1.0, 2.0])
     mu2, s2 = rng.choice([0.0, 1.0]), rng.choice([1.0, 2.0])
@@ -713,7 +735,7 @@ def attention_scale(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("normalized_adjacency")
+@generator("normalized_adjacency", calculator=True)
 def normalized_adjacency(rng: random.Random) -> dict[str, Any]:
     n = 4
     edges = set()
