@@ -41,6 +41,8 @@ CHECKS: dict[str, dict[str, str]] = {
         "check": "assert isinstance(error, RuntimeError) and 'inplace operation' in str(error)"
     },
     "ad-code-detach-target": {"check": "assert error is None and printed.strip() == 'tensor(-4.)'"},
+    # -- adversarial.yaml ----------------------------------------------------------------------
+    "adv-code-fgsm": {"check": "assert printed.strip() == 'tensor([0.1000, 0.6000, 0.8500])'"},
     # -- recurrent.yaml ------------------------------------------------------------------------
     "rnn-code-batch-first": {
         "check": "assert printed.strip() == 'torch.Size([32, 5, 20]) torch.Size([1, 5, 20])'"
