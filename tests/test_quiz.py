@@ -324,8 +324,13 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
 
 
 def test_validate_command_exit_codes(tmp_path: Path) -> None:
-    ok = subprocess.run([*DLGRADE, "quiz", "validate", str(BANKS)], capture_output=True, text=True)
-    assert ok.returncode == 0 and ok.stdout.startswith("ok: ")
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "g.yaml").write_text(
+        "questions:\n  - {id: g, text: t, choices: [one, two, six], answer: 0, explanation: e}\n"
+    )
+    ok = subprocess.run([*DLGRADE, "quiz", "validate", str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.splitlines()[-1].startswith("ok: "), ok.stdout
     (tmp_path / "bad.yaml").write_text("questions:\n  - {id: x, text: t}\n")
     bad = subprocess.run(
         [*DLGRADE, "quiz", "validate", str(tmp_path)], capture_output=True, text=True
