@@ -25,7 +25,9 @@ DLGRADE = [sys.executable, "-c", "from grader.cli import main; main()"]
 def item(qid: str, choices: list[str], answer: int = 0, text: str | None = None) -> str:
     quoted = ", ".join(json.dumps(c) for c in choices)
     stem = json.dumps(text or f"What about {qid}?")
-    return f"  - {{id: {qid}, text: {stem}, choices: [{quoted}], answer: {answer}, explanation: e}}\n"
+    return (
+        f"  - {{id: {qid}, text: {stem}, choices: [{quoted}], answer: {answer}, explanation: e}}\n"
+    )
 
 
 BALANCED = ["the first idea", "the second one", "a third option"]  # the key is not the longest

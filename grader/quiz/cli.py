@@ -293,16 +293,18 @@ def validate(app: Any, paths: tuple[Path, ...], as_json: bool) -> None:
             click.echo(str(problem))
         _lint_table(report)
         generated = sum(1 for q in bank.questions.values() if q.generator)
-        summary = (
-            f"{len(bank.questions)} questions ({generated} parametric) in {len(bank.topics())} topics"
-        )
+        summary = f"{len(bank.questions)} questions ({generated} parametric) in {len(bank.topics())} topics"
         if passed:
             click.echo(f"ok: {summary}")
         else:
             failed = [f.name for f in report.files if f.failed]
-            why = [f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"] if problems else []
+            why = (
+                [f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"] if problems else []
+            )
             if failed:
-                why.append(f"{len(failed)} file{'s' if len(failed) != 1 else ''} over the linter's limit")
+                why.append(
+                    f"{len(failed)} file{'s' if len(failed) != 1 else ''} over the linter's limit"
+                )
             click.echo(f"FAILED: {', '.join(why)} ({summary})", err=True)
     if not passed:
         raise SystemExit(1)
@@ -316,7 +318,16 @@ def _lint_table(report: Any) -> None:
     table = Table(
         title=f"bank linter (a file fails over {MAX_SHARE:.0%} in either of the first two shares)"
     )
-    for col in ("file", "static", "key longest", "only distractors absolute", "level 3", "kinds", "calc.", ""):
+    for col in (
+        "file",
+        "static",
+        "key longest",
+        "only distractors absolute",
+        "level 3",
+        "kinds",
+        "calc.",
+        "",
+    ):
         table.add_column(col, justify="left" if col in ("file", "kinds", "") else "right")
     for f in [*report.files, report.overall]:
         kinds = " ".join(
