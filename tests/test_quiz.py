@@ -544,14 +544,16 @@ class Terminal:
     """A program in a pseudo-terminal (pexpect), its output played into a screen emulator (pyte), so
     tests read what a user would see, however the program chose to redraw it."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], cols: int = 80, rows: int = 24
+    ) -> None:
         import pexpect
         import pyte
 
-        self.screen = pyte.Screen(80, 24)
+        self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.raw = b""
-        self.child = pexpect.spawn(args[0], args[1:], env=env, dimensions=(24, 80))
+        self.child = pexpect.spawn(args[0], args[1:], env=env, dimensions=(rows, cols))
 
     def text(self) -> str:
         return "\n".join(self.screen.display)
