@@ -1,5 +1,6 @@
 """Every parametric generator: its answer against an independent computation (torch or NumPy),
-on many seeds; the right choice is the computed value, the distractors are not."""
+on 500 seeds; the right choice is the computed value, the distractors are not. A generator that
+draws a figure is checked against the same function in torch."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from torch import nn
 
 from grader.quiz.generators import GENERATORS
 
-SEEDS = range(40)
+SEEDS = range(500)
 
 
 def _params(module: nn.Module) -> int:
@@ -152,12 +153,45 @@ def _numbers(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in text.strip("()").split(","))
 
 
+TORCH_ACTIVATIONS = {
+    "relu": F.relu,
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.1),
+    "elu": F.elu,
+    "gelu": F.gelu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "softplus": F.softplus,
+}
+FIGURE_GENERATORS = {"activation_from_plot"}
+
+
 def test_there_are_at_least_twenty_generators_and_each_has_an_oracle() -> None:
     assert len(GENERATORS) >= 20
-    assert set(GENERATORS) == set(ORACLES)
+    assert set(GENERATORS) == set(ORACLES) | FIGURE_GENERATORS
 
 
-@pytest.mark.parametrize("name", sorted(GENERATORS))
+def test_the_activation_drawn_is_the_one_named_by_the_key() -> None:
+    from grader.quiz.figures import FigureSpec, plot
+
+    names = {}
+    for seed in range(200):
+        out = GENERATORS["activation_from_plot"](random.Random(seed))
+        name = out["data"]["name"]
+        fig = out["figure"]
+        assert fig == {"function": "activation", "params": {"name": name}}
+        curve = plot(FigureSpec(fig["function"], fig["params"])).series[0]
+        expected = TORCH_ACTIVATIONS[name](torch.tensor(curve.x, dtype=torch.float64))
+        assert np.allclose(curve.y, expected.numpy(), atol=1e-9), name
+        # the key names this function, and no distractor draws the same curve
+        names[out["choices"][out["answer"]]] = name
+        for k, choice in enumerate(out["choices"]):
+            if k != out["answer"]:
+                assert choice != out["choices"][out["answer"]]
+    assert len(set(names.values())) == len(TORCH_ACTIVATIONS)  # every one drawn, one name each
+    assert len(names) == len(TORCH_ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(set(GENERATORS) - FIGURE_GENERATORS))
 def test_generator_answer_matches_an_independent_computation(name: str) -> None:
     for seed in SEEDS:
         out = GENERATORS[name](random.Random(seed))

@@ -18,7 +18,7 @@ from grader.quiz.markup import blocks, has_code_block
 from grader.quiz.texmath import readable
 
 CODE_ITEM = textwrap.dedent(
-    '''
+    """
     questions:
       - id: code-item
         text: |
@@ -33,7 +33,7 @@ CODE_ITEM = textwrap.dedent(
         explanation: "Summing over `dim_0` removes that axis: $3$ entries remain."
         source: "PyTorch docs, torch.sum"
         author: "A. Student"
-    '''
+    """
 )
 
 
@@ -149,9 +149,7 @@ def test_a_generator_may_render_a_figure_and_ask_for_a_calculator(
         r = q.render(1)
         assert r.calculator and r.figure is not None and r.figure.function == "test_curve"
         assert validate([tmp_path]) == []
-        _write(
-            tmp_path, "questions:\n  - {id: g, generator: test_figure_gen, calculator: false}\n"
-        )
+        _write(tmp_path, "questions:\n  - {id: g, generator: test_figure_gen, calculator: false}\n")
         assert "needs a calculator" in validate([tmp_path])[0].message
     finally:
         generators.GENERATORS.pop("test_figure_gen")

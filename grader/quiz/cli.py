@@ -252,9 +252,15 @@ def history_cmd(app: Any, bank_dir: Path | None) -> None:
 
 @quiz.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 @click.pass_obj
-def validate(app: Any, paths: tuple[Path, ...]) -> None:
-    """Check question banks: every problem with its file, line and question id; exit 1 if any.
+def validate(app: Any, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check question banks, and lint them for what a test-wise student could exploit.
+
+    Every problem is printed with its file, line and question id. The linter's table gives,
+    per file, the share of questions whose key is the longest choice and of those where only
+    distractors carry absolute words ("always", "only"...): over 35 % fails. Exit 1 on any
+    problem or failed file.
 
     \b
     Example:
@@ -262,21 +268,105 @@ def validate(app: Any, paths: tuple[Path, ...]) -> None:
     """
     from grader.quiz.bank import load
     from grader.quiz.bank import validate as check
+    from grader.quiz.lint import lint
 
     targets = list(paths) or [_banks(app, None)]
     for p in targets:
         if not p.exists():
             raise UserError(f"no such file or folder: {p}")
     problems = check(targets)
-    for problem in problems:
-        click.echo(str(problem))
-    if problems:
-        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
-        raise SystemExit(1)
     bank = load(targets)
-    generated = sum(1 for q in bank.questions.values() if q.generator)
-    click.echo(
-        f"ok: {len(bank.questions)} questions ({generated} parametric) in {len(bank.topics())} topics"
+    report = lint(bank)
+    problems += report.problems
+    passed = not problems and report.passed
+    if as_json:
+        out = report.to_json()
+        out["passed"] = passed
+        out["questions"] = len(bank.questions)
+        out["problems"] = [
+            {"path": str(p.path), "line": p.line, "id": p.qid, "message": p.message}
+            for p in problems
+        ]
+        click.echo(json.dumps(out))
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        _lint_table(report)
+        generated = sum(1 for q in bank.questions.values() if q.generator)
+        summary = f"{len(bank.questions)} questions ({generated} parametric) in {len(bank.topics())} topics"
+        if passed:
+            click.echo(f"ok: {summary}")
+        else:
+            failed = [f.name for f in report.files if f.failed]
+            why = (
+                [f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"] if problems else []
+            )
+            if failed:
+                why.append(
+                    f"{len(failed)} file{'s' if len(failed) != 1 else ''} over the linter's limit"
+                )
+            click.echo(f"FAILED: {', '.join(why)} ({summary})", err=True)
+    if not passed:
+        raise SystemExit(1)
+
+
+def _lint_table(report: Any) -> None:
+    from rich.table import Table
+
+    from grader.quiz.lint import LEVEL3_TARGET, MAX_SHARE
+
+    table = Table(
+        title=f"bank linter (a file fails over {MAX_SHARE:.0%} in either of the first two shares)"
+    )
+    for col in (
+        "file",
+        "static",
+        "key longest",
+        "only distractors absolute",
+        "level 3",
+        "kinds",
+        "calc.",
+        "",
+    ):
+        table.add_column(col, justify="left" if col in ("file", "kinds", "") else "right")
+    for f in [*report.files, report.overall]:
+        kinds = " ".join(
+            f"{short}:{f.kinds[k]}"
+            for k, short in (
+                ("recall", "rec"),
+                ("calculation", "calc"),
+                ("reasoning", "reas"),
+                ("code", "code"),
+                ("figure", "fig"),
+                ("unlabelled", "?"),
+            )
+            if f.kinds.get(k)
+        )
+        verdict = "[red]FAIL[/]" if f.failed else "ok"
+        if f is report.overall:
+            verdict = ""
+            table.add_section()
+        table.add_row(
+            f.name,
+            str(f.static),
+            f"{f.key_longest} ({f.share(f.key_longest):.0%})",
+            f"{f.absolute_distractors} ({f.share(f.absolute_distractors):.0%})",
+            f"{f.level3}/{f.items} ({f.share(f.level3, f.items):.0%})",
+            kinds,
+            str(f.calculator),
+            verdict,
+        )
+    console = _console(False)
+    console.print(table)
+    o = report.overall
+    level3 = o.share(o.level3, o.items)
+    console.print(
+        f"level 3: {level3:.0%} of all {o.items} items (target at least {LEVEL3_TARGET:.0%}"
+        f"{'' if level3 >= LEVEL3_TARGET else ': not met'}); kinds: "
+        + ", ".join(
+            f"{k} {o.share(o.kinds.get(k, 0), o.items):.0%}"
+            for k in ("recall", "calculation", "reasoning", "code", "figure", "unlabelled")
+        )
     )
 
 
