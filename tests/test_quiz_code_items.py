@@ -43,6 +43,13 @@ CHECKS: dict[str, dict[str, str]] = {
     "ad-code-detach-target": {"check": "assert error is None and printed.strip() == 'tensor(-4.)'"},
     # -- adversarial.yaml ----------------------------------------------------------------------
     "adv-code-fgsm": {"check": "assert printed.strip() == 'tensor([0.1000, 0.6000, 0.8500])'"},
+    # -- training.yaml ---------------------------------------------------------------------------
+    "train-bn-code-batch-of-one": {
+        "check": "assert isinstance(error, ValueError) and 'more than 1 value per channel' in str(error)"
+    },
+    "train-bn-code-running-stats": {
+        "check": "assert printed.strip() == 'tensor([0.3000]) tensor([1.1000])'"
+    },
     # -- recurrent.yaml ------------------------------------------------------------------------
     "rnn-code-batch-first": {
         "check": "assert printed.strip() == 'torch.Size([32, 5, 20]) torch.Size([1, 5, 20])'"
