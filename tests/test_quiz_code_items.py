@@ -50,6 +50,8 @@ CHECKS: dict[str, dict[str, str]] = {
     "train-bn-code-running-stats": {
         "check": "assert printed.strip() == 'tensor([0.3000]) tensor([1.1000])'"
     },
+    # -- transfer.yaml ---------------------------------------------------------------------------
+    "transfer-code-freeze": {"check": "assert printed.strip() == 'True True'"},
     # -- recurrent.yaml ------------------------------------------------------------------------
     "rnn-code-batch-first": {
         "check": "assert printed.strip() == 'torch.Size([32, 5, 20]) torch.Size([1, 5, 20])'"
