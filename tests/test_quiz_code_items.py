@@ -31,6 +31,28 @@ np.random.seed(0)
 FENCE = re.compile(r"```python\n(.*?)```", re.S)
 
 CHECKS: dict[str, dict[str, str]] = {
+    # -- arrays.yaml -----------------------------------------------------------------------------
+    "arr-broadcast-shape": {"check": "assert printed.strip() == '(3, 4)'"},
+    "arr-broadcast-error": {
+        "check": "assert isinstance(error, ValueError) and 'broadcast' in str(error)\n"
+        "assert (a + b[:, None]).shape == (3, 4)"
+    },
+    "arr-broadcast-values": {"check": "assert printed.strip() == '[ 60 120]'"},
+    "arr-softmax-axis": {"check": "assert printed.strip() == '[1.5 1.5]'"},
+    "arr-keepdims": {
+        "check": "assert error is None\n"
+        "assert np.array_equal(x - x.mean(axis=1), [[-0.5, -2.0], [1.5, 1.0]])\n"
+        "assert np.array_equal(x - x.mean(axis=1, keepdims=True), [[-0.5, 0.5], [-1.0, 1.0]])"
+    },
+    "arr-argmax-axis": {"check": "assert printed.strip() == '[1 0 0]'"},
+    "arr-outer-difference": {"check": "assert printed.strip() == '(3, 3) 8'"},
+    "arr-view-not-transpose": {"check": "assert printed.strip() == 'tensor([0, 1]) tensor([0, 3])'"},
+    "arr-contiguous": {
+        "check": "assert printed.strip() == 'False' and isinstance(error, RuntimeError)\n"
+        "assert y.reshape(6).tolist() == [0, 3, 1, 4, 2, 5]"
+    },
+    "arr-views-and-copies": {"check": "assert printed.strip() == '[1. 1. 0. 0.]'"},
+    "arr-int-dtype": {"check": "assert printed.strip() == '[1.  1.  1.5]'"},
     # -- autodiff.yaml -------------------------------------------------------------------------
     "ad-code-no-grad": {"check": "assert error is None and printed.strip() == 'tensor(6.)'"},
     "ad-code-retain-graph": {
