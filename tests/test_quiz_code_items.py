@@ -74,6 +74,37 @@ CHECKS: dict[str, dict[str, str]] = {
     },
     # -- transfer.yaml ---------------------------------------------------------------------------
     "transfer-code-freeze": {"check": "assert printed.strip() == 'True True'"},
+    # -- debugging.yaml --------------------------------------------------------------------------
+    "dbg-zero-grad": {"check": "assert printed.strip() == 'tensor(-7.2000)'"},
+    "dbg-softmax-before-ce": {
+        "check": "assert printed.strip() == '0.55'\n"
+        "assert nn.CrossEntropyLoss()(logits, target).item() < 1e-3"
+    },
+    "dbg-eval-dropout": {"check": "assert printed.split() == ['False', 'True']"},
+    "dbg-eval-keeps-autograd": {"check": "assert printed.strip() == 'True'"},
+    "dbg-no-grad": {"check": "assert printed.strip() == 'False None'"},
+    "dbg-loss-averaged-twice": {
+        "check": "assert printed.strip() == 'tensor([0.1250, 0.2500, 0.3750, 0.5000])'"
+    },
+    "dbg-accumulate-loss": {
+        "setup": "model = nn.Linear(3, 2)\nloss_fn = nn.CrossEntropyLoss()\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "loader = [(torch.randn(4, 3), torch.randint(0, 2, (4,))) for _ in range(3)]\n",
+        "check": "assert error is None and total.requires_grad and total.grad_fn is not None",
+    },
+    "dbg-view-channels": {
+        "check": "assert printed.strip() == '[0, 1, 2, 3]'\n"
+        "assert img.permute(2, 0, 1)[0].flatten().tolist() == [0, 3, 6, 9]"
+    },
+    "dbg-mse-broadcast": {
+        "check": "assert printed.strip() == '1.333'\n"
+        "assert F.mse_loss(pred.squeeze(1), target).item() == 0.0"
+    },
+    "dbg-clip-norm": {"check": "assert printed.strip() == 'tensor([0.6000, 0.8000])'"},
+    "dbg-tbptt-detach": {
+        "check": "assert isinstance(error, RuntimeError) and 'second time' in str(error)"
+    },
+    "dbg-non-leaf": {"check": "assert error is None and printed.strip() == 'None'"},
     # -- recurrent.yaml ------------------------------------------------------------------------
     "rnn-code-batch-first": {
         "check": "assert printed.strip() == 'torch.Size([32, 5, 20]) torch.Size([1, 5, 20])'"
