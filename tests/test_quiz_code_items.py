@@ -105,6 +105,13 @@ CHECKS: dict[str, dict[str, str]] = {
         "check": "assert isinstance(error, RuntimeError) and 'second time' in str(error)"
     },
     "dbg-non-leaf": {"check": "assert error is None and printed.strip() == 'None'"},
+    # -- regularization.yaml ---------------------------------------------------------------------
+    "reg-mc-dropout-code": {
+        "check": "assert printed.strip() == '1'\n"
+        "model.train()\n"
+        "with torch.no_grad():\n"
+        "    assert torch.stack([model(x) for _ in range(20)]).unique().numel() > 1"
+    },
     # -- recurrent.yaml ------------------------------------------------------------------------
     "rnn-code-batch-first": {
         "check": "assert printed.strip() == 'torch.Size([32, 5, 20]) torch.Size([1, 5, 20])'"
