@@ -112,6 +112,8 @@ CHECKS: dict[str, dict[str, str]] = {
         "with torch.no_grad():\n"
         "    assert torch.stack([model(x) for _ in range(20)]).unique().numel() > 1"
     },
+    # -- sequence_models.yaml -------------------------------------------------------------------
+    "seq-tcn-code": {"check": "assert printed.strip() == '10 [5, 7, 9]'"},
     # -- recurrent.yaml ------------------------------------------------------------------------
     "rnn-code-batch-first": {
         "check": "assert printed.strip() == 'torch.Size([32, 5, 20]) torch.Size([1, 5, 20])'"
