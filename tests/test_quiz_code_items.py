@@ -74,6 +74,8 @@ CHECKS: dict[str, dict[str, str]] = {
     },
     # -- transfer.yaml ---------------------------------------------------------------------------
     "transfer-code-freeze": {"check": "assert printed.strip() == 'True True'"},
+    # -- deep_rl.yaml ----------------------------------------------------------------------------
+    "drl-dqn-code": {"check": "assert error is None and printed.strip() == '0.0'"},
     # -- debugging.yaml --------------------------------------------------------------------------
     "dbg-zero-grad": {"check": "assert printed.strip() == 'tensor(-7.2000)'"},
     "dbg-softmax-before-ce": {
