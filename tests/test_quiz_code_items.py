@@ -53,6 +53,10 @@ CHECKS: dict[str, dict[str, str]] = {
     },
     "arr-views-and-copies": {"check": "assert printed.strip() == '[1. 1. 0. 0.]'"},
     "arr-int-dtype": {"check": "assert printed.strip() == '[1.  1.  1.5]'"},
+    # -- attention.yaml --------------------------------------------------------------------------
+    "att-code-mha-shapes": {
+        "check": "assert printed.strip() == 'torch.Size([2, 10, 64]) torch.Size([2, 8, 10, 10])'"
+    },
     # -- autodiff.yaml -------------------------------------------------------------------------
     "ad-code-no-grad": {"check": "assert error is None and printed.strip() == 'tensor(6.)'"},
     "ad-code-retain-graph": {
@@ -63,12 +67,14 @@ CHECKS: dict[str, dict[str, str]] = {
         "check": "assert isinstance(error, RuntimeError) and 'inplace operation' in str(error)"
     },
     "ad-code-detach-target": {"check": "assert error is None and printed.strip() == 'tensor(-4.)'"},
+    "ad-code-vjp": {"check": "assert printed.strip() == 'tensor([22., 10.])'"},
     # -- adversarial.yaml ----------------------------------------------------------------------
     "adv-code-fgsm": {"check": "assert printed.strip() == 'tensor([0.1000, 0.6000, 0.8500])'"},
     # -- training.yaml ---------------------------------------------------------------------------
     "train-bn-code-batch-of-one": {
         "check": "assert isinstance(error, ValueError) and 'more than 1 value per channel' in str(error)"
     },
+    "train-bn-code-train-eval": {"check": "assert printed.strip() == '[-1.0, 1.0] [0.76, 2.67]'"},
     "train-bn-code-running-stats": {
         "check": "assert printed.strip() == 'tensor([0.3000]) tensor([1.1000])'"
     },
@@ -76,6 +82,10 @@ CHECKS: dict[str, dict[str, str]] = {
     "transfer-code-freeze": {"check": "assert printed.strip() == 'True True'"},
     # -- deep_rl.yaml ----------------------------------------------------------------------------
     "drl-dqn-code": {"check": "assert error is None and printed.strip() == '0.0'"},
+    # -- autoencoders.yaml -----------------------------------------------------------------------
+    "ae-code-reparam": {"check": "assert printed.strip() == 'tensor([1.]) tensor([0.2500])'"},
+    # -- backprop.yaml ---------------------------------------------------------------------------
+    "bp-code-matmul-grad": {"check": "assert printed.strip() == 'torch.Size([3, 2]) True'"},
     # -- debugging.yaml --------------------------------------------------------------------------
     "dbg-zero-grad": {"check": "assert printed.strip() == 'tensor(-7.2000)'"},
     "dbg-softmax-before-ce": {
@@ -107,7 +117,13 @@ CHECKS: dict[str, dict[str, str]] = {
         "check": "assert isinstance(error, RuntimeError) and 'second time' in str(error)"
     },
     "dbg-non-leaf": {"check": "assert error is None and printed.strip() == 'None'"},
+    "dbg-optimizer-before-layer": {"check": "assert printed.strip() == 'True False'"},
     # -- regularization.yaml ---------------------------------------------------------------------
+    "reg-dropout-code": {
+        "check": "values = sorted(set(y.tolist()))\n"
+        "assert len(values) == 2 and values[0] == 0.0 and abs(values[1] - 4 / 3) < 1e-6\n"
+        "assert printed.strip().endswith(' 1.0')"
+    },
     "reg-mc-dropout-code": {
         "check": "assert printed.strip() == '1'\n"
         "model.train()\n"
@@ -119,6 +135,9 @@ CHECKS: dict[str, dict[str, str]] = {
     # -- recurrent.yaml ------------------------------------------------------------------------
     "rnn-code-batch-first": {
         "check": "assert printed.strip() == 'torch.Size([32, 5, 20]) torch.Size([1, 5, 20])'"
+    },
+    "rnn-code-bidirectional": {
+        "check": "assert printed.strip() == 'torch.Size([3, 7, 40]) torch.Size([2, 3, 20])'"
     },
     "rnn-code-last-step": {
         "check": "assert error is None and torch.equal(out[:, -1], h[0])\n"
