@@ -43,7 +43,7 @@ import json
 import os
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +176,36 @@ class Bank:
 
     def topics(self) -> list[str]:
         return sorted({q.topic for q in self.questions.values()})
+
+    def require_topics(self, topics: Iterable[str]) -> None:
+        """UserError naming the valid keys if one of ``topics`` is not a topic of the bank."""
+        from grader.errors import UserError
+
+        known = self.topics()
+        for t in topics:
+            if t not in known:
+                raise UserError(
+                    f"no topic {t!r}; the topics are: {', '.join(known)} "
+                    "(`dlgrade quiz topics` lists them with their titles)"
+                )
+
+
+def topic_counts(bank: Bank) -> list[dict[str, Any]]:
+    """Per topic, in key order: its key, title, and its questions (static and parametric)."""
+    rows = []
+    for topic in bank.topics():
+        qs = [q for q in bank.questions.values() if q.topic == topic]
+        parametric = sum(1 for q in qs if q.generator)
+        rows.append(
+            {
+                "topic": topic,
+                "title": bank.titles.get(topic, topic),
+                "questions": len(qs),
+                "static": len(qs) - parametric,
+                "parametric": parametric,
+            }
+        )
+    return rows
 
 
 # -- reading YAML with line numbers ----------------------------------------------------------
