@@ -46,12 +46,14 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from grader.quiz import figures, generators
-from grader.quiz.figures import FigureSpec
+if TYPE_CHECKING:  # figures is imported only for a question that has one
+    from grader.quiz.figures import FigureSpec
+
+from grader.quiz import generators
 from grader.quiz.markup import has_code_block, without_code
 from grader.quiz.texmath import readable
 
@@ -140,6 +142,8 @@ class Question:
         out = generators.GENERATORS[self.generator](random.Random(variant), **self.params)
         spec = None
         if out.get("figure") is not None:
+            from grader.quiz import figures
+
             spec, why = figures.spec_from(out["figure"])
             if spec is None:
                 raise ValueError(f"the generator's figure: {why}")
@@ -313,6 +317,8 @@ def _question(
         q.generator, q.params = name, {k: v for k, v in params.items() if k != "__line__"}
         return q
     if "figure" in raw:
+        from grader.quiz import figures
+
         q.figure, why = figures.spec_from(raw["figure"])
         if why:
             bad(why)
@@ -446,7 +452,7 @@ def sign_slip(r: Rendered) -> str | None:
     return None
 
 
-def _render_problem(q: Question, seed: int, checked: set[FigureSpec | None]) -> str | None:
+def _render_problem(q: Question, seed: int, checked: set[str]) -> str | None:
     """What is wrong with ``q`` rendered on ``seed``: unusable, a double sign, a broken figure."""
     try:
         r = q.render(seed)
@@ -454,6 +460,8 @@ def _render_problem(q: Question, seed: int, checked: set[FigureSpec | None]) -> 
         return f"raised {type(exc).__name__}: {exc}"
     problem = (check_rendered(r) if q.generator else None) or sign_slip(r)  # static: at load
     if problem is None and r.figure is not None and repr(r.figure) not in checked:
+        from grader.quiz import figures
+
         checked.add(repr(r.figure))
         problem = figures.check(r.figure)
     return problem
@@ -464,7 +472,7 @@ def validate(paths: list[Path], seeds: int = VALIDATION_SEEDS) -> list[Problem]:
     renders, double signs (``− -2``), figures that cannot be drawn."""
     bank = load(paths)
     problems = list(bank.problems)
-    checked: set = set()
+    checked: set[str] = set()
     for q in bank.questions.values():
         for seed in range(seeds if q.generator else 1):
             problem = _render_problem(q, seed, checked)
