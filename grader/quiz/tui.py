@@ -173,8 +173,8 @@ class QuizApp:
             return []
         from grader.quiz.figures import terminal
 
-        height = max(8, min(20, rows - used - 2))
-        return self._rendered(
+        height = max(8, min(20, rows - used - 3))
+        return [("", "\n")] + self._rendered(
             (self.session.position, "figure", height),
             lambda: terminal(spec, min(width, 100), height),
             width,
