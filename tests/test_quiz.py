@@ -206,6 +206,8 @@ def test_the_shipped_banks_are_valid() -> None:
     assert len(static) >= 240 and len(bank.topics()) >= 20
     assert len({q.generator for q in bank.questions.values() if q.generator}) >= 20
     for topic in bank.topics():  # every topic file holds at least twelve reviewed questions
+        if all(q.generator for q in bank.questions.values() if q.topic == topic):
+            continue  # or only generators (calculations.yaml), each checked on 500 seeds
         assert sum(1 for q in static if q.topic == topic) >= 12, topic
     for path in sorted(BANKS.glob("*.yaml")):  # and says how it was reviewed
         head = path.read_text().split("questions:")[0]

@@ -43,15 +43,17 @@ import json
 import os
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from grader.quiz import figures, generators
-from grader.quiz.figures import FigureSpec
+if TYPE_CHECKING:  # figures is imported only for a question that has one
+    from grader.quiz.figures import FigureSpec
+
+from grader.quiz import generators
 from grader.quiz.markup import has_code_block, without_code
 from grader.quiz.texmath import readable
 
@@ -140,6 +142,8 @@ class Question:
         out = generators.GENERATORS[self.generator](random.Random(variant), **self.params)
         spec = None
         if out.get("figure") is not None:
+            from grader.quiz import figures
+
             spec, why = figures.spec_from(out["figure"])
             if spec is None:
                 raise ValueError(f"the generator's figure: {why}")
@@ -176,6 +180,36 @@ class Bank:
 
     def topics(self) -> list[str]:
         return sorted({q.topic for q in self.questions.values()})
+
+    def require_topics(self, topics: Iterable[str]) -> None:
+        """UserError naming the valid keys if one of ``topics`` is not a topic of the bank."""
+        from grader.errors import UserError
+
+        known = self.topics()
+        for t in topics:
+            if t not in known:
+                raise UserError(
+                    f"no topic {t!r}; the topics are: {', '.join(known)} "
+                    "(`dlgrade quiz topics` lists them with their titles)"
+                )
+
+
+def topic_counts(bank: Bank) -> list[dict[str, Any]]:
+    """Per topic, in key order: its key, title, and its questions (static and parametric)."""
+    rows = []
+    for topic in bank.topics():
+        qs = [q for q in bank.questions.values() if q.topic == topic]
+        parametric = sum(1 for q in qs if q.generator)
+        rows.append(
+            {
+                "topic": topic,
+                "title": bank.titles.get(topic, topic),
+                "questions": len(qs),
+                "static": len(qs) - parametric,
+                "parametric": parametric,
+            }
+        )
+    return rows
 
 
 # -- reading YAML with line numbers ----------------------------------------------------------
@@ -283,6 +317,8 @@ def _question(
         q.generator, q.params = name, {k: v for k, v in params.items() if k != "__line__"}
         return q
     if "figure" in raw:
+        from grader.quiz import figures
+
         q.figure, why = figures.spec_from(raw["figure"])
         if why:
             bad(why)
@@ -416,7 +452,7 @@ def sign_slip(r: Rendered) -> str | None:
     return None
 
 
-def _render_problem(q: Question, seed: int, checked: set[FigureSpec | None]) -> str | None:
+def _render_problem(q: Question, seed: int, checked: set[str]) -> str | None:
     """What is wrong with ``q`` rendered on ``seed``: unusable, a double sign, a broken figure."""
     try:
         r = q.render(seed)
@@ -424,6 +460,8 @@ def _render_problem(q: Question, seed: int, checked: set[FigureSpec | None]) -> 
         return f"raised {type(exc).__name__}: {exc}"
     problem = (check_rendered(r) if q.generator else None) or sign_slip(r)  # static: at load
     if problem is None and r.figure is not None and repr(r.figure) not in checked:
+        from grader.quiz import figures
+
         checked.add(repr(r.figure))
         problem = figures.check(r.figure)
     return problem
@@ -434,7 +472,7 @@ def validate(paths: list[Path], seeds: int = VALIDATION_SEEDS) -> list[Problem]:
     renders, double signs (``− -2``), figures that cannot be drawn."""
     bank = load(paths)
     problems = list(bank.problems)
-    checked: set = set()
+    checked: set[str] = set()
     for q in bank.questions.values():
         for seed in range(seeds if q.generator else 1):
             problem = _render_problem(q, seed, checked)

@@ -213,10 +213,8 @@ def loss_curves(rng: random.Random, scenario: str = "overfitting", epochs: int =
     xs = [float(x) for x in range(1, epochs + 1)]
     if scenario == "lr_too_high":
         its = [float(t) for t in range(0, 201, 2)]
-        loss, ys = 2.3, []
-        for t in its:
-            loss = max(0.4, loss * math.exp(0.012 + _noise(rng, 0.18)))
-            ys.append(min(loss, 40.0) * (1 + 0.35 * abs(math.sin(t * 1.7))))
+        # each step overshoots: the loss swings more and more widely and climbs
+        ys = [2.3 * math.exp(t / 80) * (0.55 + 0.9 * rng.random()) for t in its]
         return Plot(
             "Training loss, logged every 2 iterations",
             "iteration",
@@ -242,8 +240,8 @@ def loss_curves(rng: random.Random, scenario: str = "overfitting", epochs: int =
         xs = [float(x) for x in range(1, 91)]
         train, val = [], []
         for x in xs:
-            level = 1.1 * math.exp(-x / 12) + (0.55 if x <= 30 else 0.28 if x <= 60 else 0.16)
-            train.append(level + _noise(rng, 0.025))
+            level = 1.1 * math.exp(-x / 12) + (0.6 if x <= 30 else 0.3 if x <= 60 else 0.12)
+            train.append(level + _noise(rng, 0.015))
             val.append(level + 0.08 + _noise(rng, 0.03))
         return Plot(
             "Loss per epoch",

@@ -95,11 +95,13 @@ def too_close(key: str, other: str, rel: float = NEAR) -> bool:
 
 def _plus(v: float, fmt: str = "{:g}") -> str:
     """``+ v`` or, for a negative v, ``− |v|`` (never ``+ -v``)."""
+    v = v + 0.0  # no -0
     return f"+ {fmt.format(v)}" if v >= 0 else f"− {fmt.format(-v)}"
 
 
 def _minus(v: float, fmt: str = "{:g}") -> str:
     """``− v`` or, for a negative v, ``+ |v|`` (never ``− -v``)."""
+    v = v + 0.0  # no -0
     return f"− {fmt.format(v)}" if v >= 0 else f"+ {fmt.format(-v)}"
 
 
@@ -616,6 +618,7 @@ def _td_data(rng: random.Random) -> tuple[float, float, list[float], float, floa
 
 def _p(v: float) -> str:
     """A factor as written after a dot: ``2`` or ``(-0.5)``."""
+    v = v + 0.0  # no -0
     return f"{v:g}" if v >= 0 else f"({v:g})"
 
 
@@ -919,3 +922,7 @@ def activation_from_plot(rng: random.Random) -> dict[str, Any]:
         "figure": {"function": "activation", "params": {"name": name}},
         "data": {"name": name},
     }
+
+
+# The multi-step generators register themselves here too (one registry for the banks).
+from grader.quiz import multistep  # noqa: E402, F401

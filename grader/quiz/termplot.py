@@ -20,11 +20,12 @@ _BRAILLE = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][col
 
 
 def _label(v: float) -> str:
-    if v == 0:
-        return "0"
+    """An axis label: short (two significant digits below 10)."""
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
     if abs(v) >= 1000 or abs(v) < 0.01:
         return f"{v:.1e}"
-    return f"{v:.3g}"
+    return f"{v:.3g}" if abs(v) >= 10 else f"{v:.2g}"
 
 
 def _limits(plot: Plot) -> tuple[float, float, float, float]:

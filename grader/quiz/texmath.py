@@ -40,6 +40,7 @@ SYMBOLS = {
     r"\max": "max",
     r"\min": "min",
     r"\ln": "ln",
+    r"\tanh": "tanh",
     r"\alpha": "α",
     r"\beta": "β",
     r"\gamma": "γ",
@@ -110,7 +111,7 @@ BINARY |= {
     r"\ll",
     r"\gg",
 }
-WORDS = {r"\log", r"\exp", r"\max", r"\min", r"\ln", r"\quad", r"\,", r"\;"}
+WORDS = {r"\log", r"\exp", r"\max", r"\min", r"\ln", r"\tanh", r"\quad", r"\,", r"\;"}
 _COMMANDS = sorted(SYMBOLS, key=len, reverse=True)
 _COMMAND_RE = re.compile(
     "(?:"
