@@ -46,7 +46,9 @@ CHECKS: dict[str, dict[str, str]] = {
     },
     "arr-argmax-axis": {"check": "assert printed.strip() == '[1 0 0]'"},
     "arr-outer-difference": {"check": "assert printed.strip() == '(3, 3) 8'"},
-    "arr-view-not-transpose": {"check": "assert printed.strip() == 'tensor([0, 1]) tensor([0, 3])'"},
+    "arr-view-not-transpose": {
+        "check": "assert printed.strip() == 'tensor([0, 1]) tensor([0, 3])'"
+    },
     "arr-contiguous": {
         "check": "assert printed.strip() == 'False' and isinstance(error, RuntimeError)\n"
         "assert y.reshape(6).tolist() == [0, 3, 1, 4, 2, 5]"
