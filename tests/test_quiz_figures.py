@@ -352,3 +352,11 @@ def test_a_piped_quiz_prints_code_as_written(tmp_path: Path) -> None:
     lines = out.stdout.splitlines()
     assert "    cost_$ = x.sum(dim=0)  # $not math$" in lines
     assert "    print(cost_$.shape)" in lines and "```" not in out.stdout
+
+
+def test_png_without_matplotlib_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    with pytest.raises(UserError, match=r"pip install 'dlgrade\[plot\]'"):
+        figures.png(FigureSpec("loss_curves"))
