@@ -334,3 +334,29 @@ def test_the_terminal_interface_shows_code_as_written(tmp_path: Path) -> None:
     assert "```" not in screen
     term.child.sendcontrol("c")
     term.rest()
+
+
+def test_a_piped_quiz_prints_code_as_written(tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "c.yaml").write_text(CODE_ITEM)
+    out = subprocess.run(
+        [*DLGRADE, "quiz", "practice", "--bank", str(bank), "--n", "1"],
+        input="a\n",
+        capture_output=True,
+        text=True,
+        env={**_env(tmp_path), "COLUMNS": "40"},  # narrower than the code: never cropped
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "    cost_$ = x.sum(dim=0)  # $not math$" in lines
+    assert "    print(cost_$.shape)" in lines and "```" not in out.stdout
+
+
+def test_png_without_matplotlib_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    with pytest.raises(UserError, match=r"pip install 'dlgrade\[plot\]'"):
+        figures.png(FigureSpec("loss_curves"))

@@ -136,8 +136,14 @@ def png(spec: FigureSpec, dpi: int = 100) -> bytes:
     """The figure as PNG bytes, drawn with matplotlib (imported here, only when needed)."""
     import io
 
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from grader.errors import UserError
 
+        raise UserError(
+            "drawing figures as PNG needs matplotlib: pip install 'dlgrade[plot]'"
+        ) from None
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
 

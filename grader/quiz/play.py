@@ -148,19 +148,28 @@ class LineReader:
 
 
 def print_text(out: Console, text: str) -> None:
-    """Question text for a line terminal: prose with readable math, code blocks highlighted
-    (plain in a pipe), as written."""
+    """Question text for a line terminal: prose with readable math; code blocks as written,
+    indented, never cropped (highlighted and wrapped in a terminal, plain in a pipe)."""
     if not has_code_block(text):
         out.print(escape(readable(text)))
         return
-    from rich.syntax import Syntax
-
     for block in blocks(text):
-        if block.is_code:
+        if not block.is_code:
+            if block.text.strip():
+                out.print(escape(readable(block.text.strip("\n"))))
+            continue
+        out.print()
+        if out.is_terminal:
+            from rich.syntax import Syntax
+
             lexer = block.language or "text"
-            out.print(Syntax(block.text, lexer, theme="ansi_dark", background_color="default"))
-        elif block.text.strip():
-            out.print(escape(readable(block.text.strip("\n"))))
+            code = Syntax(block.text, lexer, theme="ansi_dark", background_color="default")
+            code.word_wrap, code.padding = True, (0, 0, 0, 4)
+            out.print(code)
+        else:
+            indented = "\n".join("    " + line for line in block.text.splitlines())
+            out.print(indented, soft_wrap=True, markup=False, highlight=False)
+        out.print()
 
 
 def _seconds(s: float | None) -> str:
