@@ -206,6 +206,8 @@ def test_the_shipped_banks_are_valid() -> None:
     assert len(static) >= 240 and len(bank.topics()) >= 20
     assert len({q.generator for q in bank.questions.values() if q.generator}) >= 20
     for topic in bank.topics():  # every topic file holds at least twelve reviewed questions
+        if all(q.generator for q in bank.questions.values() if q.topic == topic):
+            continue  # or only generators (calculations.yaml), each checked on 500 seeds
         assert sum(1 for q in static if q.topic == topic) >= 12, topic
     for path in sorted(BANKS.glob("*.yaml")):  # and says how it was reviewed
         head = path.read_text().split("questions:")[0]
@@ -324,8 +326,13 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
 
 
 def test_validate_command_exit_codes(tmp_path: Path) -> None:
-    ok = subprocess.run([*DLGRADE, "quiz", "validate", str(BANKS)], capture_output=True, text=True)
-    assert ok.returncode == 0 and ok.stdout.startswith("ok: ")
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "g.yaml").write_text(
+        "questions:\n  - {id: g, text: t, choices: [one, two, six], answer: 0, explanation: e}\n"
+    )
+    ok = subprocess.run([*DLGRADE, "quiz", "validate", str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.splitlines()[-1].startswith("ok: "), ok.stdout
     (tmp_path / "bad.yaml").write_text("questions:\n  - {id: x, text: t}\n")
     bad = subprocess.run(
         [*DLGRADE, "quiz", "validate", str(tmp_path)], capture_output=True, text=True
@@ -539,14 +546,16 @@ class Terminal:
     """A program in a pseudo-terminal (pexpect), its output played into a screen emulator (pyte), so
     tests read what a user would see, however the program chose to redraw it."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], cols: int = 80, rows: int = 24
+    ) -> None:
         import pexpect
         import pyte
 
-        self.screen = pyte.Screen(80, 24)
+        self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.raw = b""
-        self.child = pexpect.spawn(args[0], args[1:], env=env, dimensions=(24, 80))
+        self.child = pexpect.spawn(args[0], args[1:], env=env, dimensions=(rows, cols))
 
     def text(self) -> str:
         return "\n".join(self.screen.display)

@@ -3,23 +3,37 @@
 A bank file:
 
     topic: convolution                 # optional; the file name without .yaml by default
-    title: Convolutional networks      # optional; shown in history
+    title: Convolutional networks      # optional; shown in history and `quiz topics`
     questions:
       - id: conv-stride-effect         # unique across all banks, stable (history refers to it)
         text: "Markdown, with inline $math$"
         choices: ["...", "...", "..."] # 3 to 6, all different
         answer: 0                      # index of the single correct choice
         explanation: "why; shown after the answer in practice mode"
-        difficulty: 1                  # 1 (recall) to 3 (calculation or synthesis)
+        difficulty: 1                  # 1 recall; 2 one idea or one step; 3 several steps or a trade-off
         tags: [stride]
         fixed_order: false             # true keeps the order ("none of the above" last)
+        kind: reasoning                # optional: recall | calculation | reasoning | code | figure
+        calculator: false              # optional: true when the numbers need a calculator
+        source: "He et al. 2016, Deep Residual Learning"   # optional: the paper or lecture
+        author: "A. Student"           # optional: credit for a student-written question
       - id: conv-output-size
         generator: conv_output_size    # a function of grader/quiz/generators.py
         params: {max_input: 64}        # passed to it; it renders text, choices, answer, explanation
         difficulty: 2
         tags: [output size]
+      - id: fig-overfitting
+        text: "The figure shows ... What happened?"
+        figure: {function: loss_curves, params: {scenario: overfitting}, seed: 0}
+        choices: [...]                 # a figure is drawn by grader/quiz/figures.py, never a file
 
-This module never imports torch or NumPy: the quiz starts in a fraction of a second.
+``text`` and ``explanation`` may hold fenced code blocks (```python ... ```): the terminal shows
+them highlighted, exports as ``<pre><code>``, and ``$`` or ``_`` inside code is never math.
+A question with a code block is of kind ``code`` unless it says otherwise; one with a figure is of
+kind ``figure``; a parametric one is a ``calculation``. A generator may render a figure too, and
+says (``@generator(name, calculator=True)``) whether its numbers need a calculator.
+
+This module never imports torch, NumPy or matplotlib: the quiz starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -28,16 +42,24 @@ import hashlib
 import json
 import os
 import random
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+if TYPE_CHECKING:  # figures is imported only for a question that has one
+    from grader.quiz.figures import FigureSpec
+
 from grader.quiz import generators
+from grader.quiz.markup import has_code_block, without_code
+from grader.quiz.texmath import readable
 
 MIN_CHOICES, MAX_CHOICES = 3, 6
 VALIDATION_SEEDS = 500
+KINDS = ("recall", "calculation", "reasoning", "code", "figure")
 QUESTION_KEYS = {
     "id",
     "text",
@@ -49,6 +71,11 @@ QUESTION_KEYS = {
     "fixed_order",
     "generator",
     "params",
+    "kind",
+    "calculator",
+    "source",
+    "author",
+    "figure",
 }
 
 
@@ -69,12 +96,15 @@ class Problem:
 
 @dataclass(frozen=True)
 class Rendered:
-    """A question ready to show: its text, its choices in bank order, the right one, why."""
+    """A question ready to show: its text, its choices in bank order, the right one, why; the
+    figure it shows (drawn only when shown or exported) and whether a calculator is assumed."""
 
     text: str
     choices: tuple[str, ...]
     answer: int
     explanation: str
+    figure: FigureSpec | None = None
+    calculator: bool = False
 
 
 @dataclass
@@ -92,13 +122,54 @@ class Question:
     explanation: str = ""
     generator: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    kind: str | None = None  # as declared; see effective_kind
+    calculator: bool = False
+    source: str = ""
+    author: str = ""
+    figure: FigureSpec | None = None
 
     def render(self, variant: int) -> Rendered:
         """The question as shown; ``variant`` seeds a parametric question's numbers."""
         if self.generator is None:
-            return Rendered(self.text, self.choices, self.answer, self.explanation)
+            return Rendered(
+                self.text,
+                self.choices,
+                self.answer,
+                self.explanation,
+                self.figure,
+                self.calculator,
+            )
         out = generators.GENERATORS[self.generator](random.Random(variant), **self.params)
-        return Rendered(out["text"], tuple(out["choices"]), out["answer"], out["explanation"])
+        spec = None
+        if out.get("figure") is not None:
+            from grader.quiz import figures
+
+            spec, why = figures.spec_from(out["figure"])
+            if spec is None:
+                raise ValueError(f"the generator's figure: {why}")
+        return Rendered(
+            out["text"],
+            tuple(out["choices"]),
+            out["answer"],
+            out["explanation"],
+            spec,
+            bool(out.get("calculator", self.calculator)),
+        )
+
+    @property
+    def effective_kind(self) -> str | None:
+        """The declared kind, else what the item shows: a figure, a code block, a generator's
+        calculation; None when nothing says (a static item without ``kind``)."""
+        if self.kind:
+            return self.kind
+        if self.figure is not None:
+            return "figure"
+        if has_code_block(self.text):
+            return "code"
+        if self.generator is not None:
+            info = generators.INFO.get(self.generator)
+            return info.kind if info else "calculation"
+        return None
 
 
 @dataclass
@@ -109,6 +180,36 @@ class Bank:
 
     def topics(self) -> list[str]:
         return sorted({q.topic for q in self.questions.values()})
+
+    def require_topics(self, topics: Iterable[str]) -> None:
+        """UserError naming the valid keys if one of ``topics`` is not a topic of the bank."""
+        from grader.errors import UserError
+
+        known = self.topics()
+        for t in topics:
+            if t not in known:
+                raise UserError(
+                    f"no topic {t!r}; the topics are: {', '.join(known)} "
+                    "(`dlgrade quiz topics` lists them with their titles)"
+                )
+
+
+def topic_counts(bank: Bank) -> list[dict[str, Any]]:
+    """Per topic, in key order: its key, title, and its questions (static and parametric)."""
+    rows = []
+    for topic in bank.topics():
+        qs = [q for q in bank.questions.values() if q.topic == topic]
+        parametric = sum(1 for q in qs if q.generator)
+        rows.append(
+            {
+                "topic": topic,
+                "title": bank.titles.get(topic, topic),
+                "questions": len(qs),
+                "static": len(qs) - parametric,
+                "parametric": parametric,
+            }
+        )
+    return rows
 
 
 # -- reading YAML with line numbers ----------------------------------------------------------
@@ -195,6 +296,7 @@ def _question(
         tags=tuple(tags),
         fixed_order=bool(raw.get("fixed_order", False)),
     )
+    _metadata(q, raw, bad)
     if "generator" in raw:
         name = raw["generator"]
         params = raw.get("params", {})
@@ -204,11 +306,22 @@ def _question(
         if not isinstance(params, dict):
             bad("params must be a mapping")
             return None
-        for key in ("text", "choices", "answer", "explanation"):
+        for key in ("text", "choices", "answer", "explanation", "figure"):
             if key in raw:
                 bad(f"a parametric question renders its own {key}; remove it")
+        info = generators.INFO.get(name)
+        if info is not None and info.calculator:
+            if raw.get("calculator") is False:
+                bad(f"generator {name} needs a calculator; remove `calculator: false`")
+            q.calculator = True
         q.generator, q.params = name, {k: v for k, v in params.items() if k != "__line__"}
         return q
+    if "figure" in raw:
+        from grader.quiz import figures
+
+        q.figure, why = figures.spec_from(raw["figure"])
+        if why:
+            bad(why)
     missing = [key for key in ("text", "choices", "answer", "explanation") if key not in raw]
     for key in missing:
         bad(f"missing field {key!r}")
@@ -224,6 +337,27 @@ def _question(
     if problem and not missing:
         bad(problem)
     return q
+
+
+def _metadata(q: Question, raw: dict[str, Any], bad: Callable[[str], None]) -> None:
+    """The optional fields: kind, calculator, source, author."""
+    kind = raw.get("kind")
+    if kind is not None:
+        if kind in KINDS:
+            q.kind = kind
+        else:
+            bad(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    calculator = raw.get("calculator", False)
+    if isinstance(calculator, bool):
+        q.calculator = calculator
+    else:
+        bad(f"calculator must be true or false, not {calculator!r}")
+    for key in ("source", "author"):
+        value = raw.get(key, "")
+        if isinstance(value, str):
+            setattr(q, key, value.strip())
+        else:
+            bad(f"{key} must be text, not {value!r}")
 
 
 def _cache_file(path: Path) -> Path:
@@ -305,24 +439,46 @@ def load(paths: list[Path]) -> Bank:
     return Bank(questions, titles, problems)
 
 
+SIGN_SLIP = re.compile(r"[-+−]\s?-\s?\d")  # "− -2", "+ -1", "- -0.5": write "+ 2", "− 1"
+
+
+def sign_slip(r: Rendered) -> str | None:
+    """A double sign such as ``− -2`` in the text, a choice or the explanation, or None."""
+    for part in (r.text, *r.choices, r.explanation):
+        for shown in (part, readable(part)):
+            m = SIGN_SLIP.search(without_code(shown))
+            if m:
+                return f"double sign {m.group(0)!r}: write the subtraction of a negative as an addition"
+    return None
+
+
+def _render_problem(q: Question, seed: int, checked: set[str]) -> str | None:
+    """What is wrong with ``q`` rendered on ``seed``: unusable, a double sign, a broken figure."""
+    try:
+        r = q.render(seed)
+    except Exception as exc:  # a generator is code: report, don't crash
+        return f"raised {type(exc).__name__}: {exc}"
+    problem = (check_rendered(r) if q.generator else None) or sign_slip(r)  # static: at load
+    if problem is None and r.figure is not None and repr(r.figure) not in checked:
+        from grader.quiz import figures
+
+        checked.add(repr(r.figure))
+        problem = figures.check(r.figure)
+    return problem
+
+
 def validate(paths: list[Path], seeds: int = VALIDATION_SEEDS) -> list[Problem]:
-    """Everything wrong with the banks, parametric questions rendered on ``seeds`` seeds."""
+    """Everything wrong with the banks, parametric questions rendered on ``seeds`` seeds: unusable
+    renders, double signs (``− -2``), figures that cannot be drawn."""
     bank = load(paths)
     problems = list(bank.problems)
+    checked: set[str] = set()
     for q in bank.questions.values():
-        if q.generator is None:
-            continue
-        for seed in range(seeds):
-            try:
-                problem = check_rendered(q.render(seed))
-            except Exception as exc:  # a generator is code: report, don't crash
-                problem = f"raised {type(exc).__name__}: {exc}"
+        for seed in range(seeds if q.generator else 1):
+            problem = _render_problem(q, seed, checked)
             if problem:
-                problems.append(
-                    Problem(
-                        q.path, q.line, q.id, f"generator {q.generator}, seed {seed}: {problem}"
-                    )
-                )
+                where = f"generator {q.generator}, seed {seed}: " if q.generator else ""
+                problems.append(Problem(q.path, q.line, q.id, where + problem))
                 break
     if not bank.questions and not problems:
         problems.append(Problem(Path(", ".join(map(str, paths))), None, None, "no questions found"))

@@ -15,8 +15,8 @@ from grader.paths import data_home
 
 def _banks(app: Any, bank_dir: Path | None) -> Path:
     if bank_dir is not None:
-        if not bank_dir.is_dir():
-            raise UserError(f"no such folder: {bank_dir}")
+        if not bank_dir.exists():
+            raise UserError(f"no such folder or bank file: {bank_dir}")
         return bank_dir
     path = app.course().quizzes_dir
     if not path.is_dir():
@@ -75,7 +75,12 @@ def _play(session, seed: int | None, as_json: bool) -> None:
 def quiz_options(fn):
     for decorator in reversed(
         [
-            click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable)."),
+            click.option(
+                "--topic",
+                "topics",
+                multiple=True,
+                help="Only this topic, by key (repeatable; `dlgrade quiz topics` lists them).",
+            ),
             click.option(
                 "--n", "n", type=int, default=10, show_default=True, help="How many questions."
             ),
@@ -84,6 +89,12 @@ def quiz_options(fn):
                 type=click.IntRange(1, 3),
                 multiple=True,
                 help="Only questions of this difficulty, 1 to 3 (repeatable).",
+            ),
+            click.option(
+                "--no-calculator",
+                "no_calculator",
+                is_flag=True,
+                help="Only questions whose numbers are hand-computable (a closed-book exam).",
             ),
             click.option(
                 "--seconds-per-question",
@@ -134,6 +145,7 @@ def _run(app: Any, mode: str, weak: bool, **opts: Any) -> None:
         total_seconds=opts["total_seconds"],
         seed=opts["seed"],
         weak=weak,
+        calculator=not opts["no_calculator"],
     )
     session, seed = start(bank, store, settings)
     out = _console(opts["as_json"])
@@ -212,12 +224,24 @@ def resume_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
     store = _store()
     try:
         session = resume(bank, store)
-        _console(as_json).print(
-            f"resuming: question {session.position + 1} of {session.total} ({session.score} correct so far)"
-        )
+        _console(as_json).print(resume_message(session))
         _play(session, None, as_json)
     finally:
         store.close()
+
+
+def resume_message(session: Any) -> str:
+    """Where a resumed quiz stands: never a question past the last, and in exam mode nothing about
+    correctness (exam rules: no feedback until the end)."""
+    answered = sum(1 for item in session.items if item.status == "answered")
+    if session.finished:
+        return f"resuming: no question left of {session.total}; the quiz is finished"
+    so_far = (
+        f"{session.score} correct so far"
+        if session.mode == "practice"
+        else f"{answered} answered so far"
+    )
+    return f"resuming: question {session.position + 1} of {session.total} ({so_far})"
 
 
 @quiz.command("history")
@@ -228,15 +252,17 @@ def resume_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
     default=None,
     help="Banks folder (for topic titles).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 @click.pass_obj
-def history_cmd(app: Any, bank_dir: Path | None) -> None:
+def history_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
     """Past attempts, the score per topic over time, and the weakest topics.
 
     \b
     Example:
       dlgrade quiz history
+      dlgrade quiz history --json
     """
-    from grader.quiz.play import history
+    from grader.quiz.play import history, history_data
 
     titles: dict[str, str] = {}
     try:
@@ -245,16 +271,61 @@ def history_cmd(app: Any, bank_dir: Path | None) -> None:
         pass  # history does not need the banks
     store = _store()
     try:
-        history(store, _console(False), titles)
+        if as_json:
+            click.echo(json.dumps(history_data(store, titles)))
+        else:
+            history(store, _console(False), titles)
     finally:
         store.close()
 
 
+@quiz.command("topics")
+@click.option(
+    "--bank",
+    "bank_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Banks folder (default: the course's quizzes/).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list instead.")
+@click.pass_obj
+def topics_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
+    """The topics (the keys --topic takes), their titles and how many questions each has.
+
+    \b
+    Example:
+      dlgrade quiz topics
+      dlgrade quiz practice --topic convolution
+    """
+    from grader.quiz.bank import topic_counts
+
+    rows = topic_counts(_load(app, bank_dir))
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    key_w = max([len("key"), *(len(r["topic"]) for r in rows)])
+    title_w = max([len("title"), *(len(r["title"]) for r in rows)])
+    click.echo(f"{'key':<{key_w}}  {'title':<{title_w}}  questions  static  parametric")
+    for r in rows:
+        click.echo(
+            f"{r['topic']:<{key_w}}  {r['title']:<{title_w}}  {r['questions']:>9}  "
+            f"{r['static']:>6}  {r['parametric']:>10}"
+        )
+    total = sum(r["questions"] for r in rows)
+    click.echo(f"{len(rows)} topics, {total} questions; choose with --topic KEY (repeatable)")
+
+
 @quiz.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 @click.pass_obj
-def validate(app: Any, paths: tuple[Path, ...]) -> None:
-    """Check question banks: every problem with its file, line and question id; exit 1 if any.
+def validate(app: Any, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check question banks, and lint them for what a test-wise student could exploit.
+
+    Every problem is printed with its file, line and question id. The linter's table gives,
+    per file, the share of questions whose key is the longest choice and of those where only
+    distractors carry absolute words ("always", "only"...): over 35 % fails. Exit 1 on any
+    problem or failed file.
 
     \b
     Example:
@@ -262,21 +333,105 @@ def validate(app: Any, paths: tuple[Path, ...]) -> None:
     """
     from grader.quiz.bank import load
     from grader.quiz.bank import validate as check
+    from grader.quiz.lint import lint
 
     targets = list(paths) or [_banks(app, None)]
     for p in targets:
         if not p.exists():
             raise UserError(f"no such file or folder: {p}")
     problems = check(targets)
-    for problem in problems:
-        click.echo(str(problem))
-    if problems:
-        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
-        raise SystemExit(1)
     bank = load(targets)
-    generated = sum(1 for q in bank.questions.values() if q.generator)
-    click.echo(
-        f"ok: {len(bank.questions)} questions ({generated} parametric) in {len(bank.topics())} topics"
+    report = lint(bank)
+    problems += report.problems
+    passed = not problems and report.passed
+    if as_json:
+        out = report.to_json()
+        out["passed"] = passed
+        out["questions"] = len(bank.questions)
+        out["problems"] = [
+            {"path": str(p.path), "line": p.line, "id": p.qid, "message": p.message}
+            for p in problems
+        ]
+        click.echo(json.dumps(out))
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        _lint_table(report)
+        generated = sum(1 for q in bank.questions.values() if q.generator)
+        summary = f"{len(bank.questions)} questions ({generated} parametric) in {len(bank.topics())} topics"
+        if passed:
+            click.echo(f"ok: {summary}")
+        else:
+            failed = [f.name for f in report.files if f.failed]
+            why = (
+                [f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"] if problems else []
+            )
+            if failed:
+                why.append(
+                    f"{len(failed)} file{'s' if len(failed) != 1 else ''} over the linter's limit"
+                )
+            click.echo(f"FAILED: {', '.join(why)} ({summary})", err=True)
+    if not passed:
+        raise SystemExit(1)
+
+
+def _lint_table(report: Any) -> None:
+    from rich.table import Table
+
+    from grader.quiz.lint import LEVEL3_TARGET, MAX_SHARE
+
+    table = Table(
+        title=f"bank linter (a file fails over {MAX_SHARE:.0%} in either of the first two shares)"
+    )
+    for col in (
+        "file",
+        "static",
+        "key longest",
+        "only distractors absolute",
+        "level 3",
+        "kinds",
+        "calc.",
+        "",
+    ):
+        table.add_column(col, justify="left" if col in ("file", "kinds", "") else "right")
+    for f in [*report.files, report.overall]:
+        kinds = " ".join(
+            f"{short}:{f.kinds[k]}"
+            for k, short in (
+                ("recall", "rec"),
+                ("calculation", "calc"),
+                ("reasoning", "reas"),
+                ("code", "code"),
+                ("figure", "fig"),
+                ("unlabelled", "?"),
+            )
+            if f.kinds.get(k)
+        )
+        verdict = "[red]FAIL[/]" if f.failed else "ok"
+        if f is report.overall:
+            verdict = ""
+            table.add_section()
+        table.add_row(
+            f.name,
+            str(f.static),
+            f"{f.key_longest} ({f.share(f.key_longest):.0%})",
+            f"{f.absolute_distractors} ({f.share(f.absolute_distractors):.0%})",
+            f"{f.level3}/{f.items} ({f.share(f.level3, f.items):.0%})",
+            kinds,
+            str(f.calculator),
+            verdict,
+        )
+    console = _console(False)
+    console.print(table)
+    o = report.overall
+    level3 = o.share(o.level3, o.items)
+    console.print(
+        f"level 3: {level3:.0%} of all {o.items} items (target at least {LEVEL3_TARGET:.0%}"
+        f"{'' if level3 >= LEVEL3_TARGET else ': not met'}); kinds: "
+        + ", ".join(
+            f"{k} {o.share(o.kinds.get(k, 0), o.items):.0%}"
+            for k in ("recall", "calculation", "reasoning", "code", "figure", "unlabelled")
+        )
     )
 
 
@@ -293,15 +448,26 @@ def validate(app: Any, paths: tuple[Path, ...]) -> None:
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="The file to write.",
+    help="The file to write (GIFT: figures go to OUT's name + -figures/ beside it).",
 )
-@click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    help="Only this topic, by key (repeatable; `dlgrade quiz topics` lists them).",
+)
 @click.option(
     "--variants",
     type=click.IntRange(1, 100),
     default=5,
     show_default=True,
     help="Rendered variants per parametric question.",
+)
+@click.option(
+    "--no-calculator",
+    "no_calculator",
+    is_flag=True,
+    help="Leave out questions whose numbers need a calculator (a closed-book exam).",
 )
 @click.option(
     "--bank",
@@ -312,25 +478,43 @@ def validate(app: Any, paths: tuple[Path, ...]) -> None:
 )
 @click.pass_obj
 def export_cmd(
-    app: Any, fmt: str, out: Path, topics: tuple[str, ...], variants: int, bank_dir: Path | None
+    app: Any,
+    fmt: str,
+    out: Path,
+    topics: tuple[str, ...],
+    variants: int,
+    no_calculator: bool,
+    bank_dir: Path | None,
 ) -> None:
     """Export the banks for an LMS: Moodle XML or GIFT, one category per topic.
+
+    Figures are drawn as PNG: embedded in Moodle XML, written beside a GIFT file.
 
     \b
     Example:
       dlgrade quiz export --format moodle-xml --out bank.xml --variants 10
+      dlgrade quiz export --format gift --out bank.gift --no-calculator
     """
-    from grader.quiz.export import gift, items, moodle_xml
+    from grader.quiz.export import figure_files, gift, items, moodle_xml
 
     bank = _load(app, bank_dir)
-    for t in topics:
-        if t not in bank.topics():
-            raise UserError(f"no topic {t!r}; the topics are: {', '.join(bank.topics())}")
-    exported = items(bank, list(topics) or None, variants)
-    out.write_text(
-        moodle_xml(exported) if fmt == "moodle-xml" else gift(exported), encoding="utf-8"
-    )
-    click.echo(f"wrote {len(exported)} questions to {out}")
+    bank.require_topics(topics)
+    exported = items(bank, list(topics) or None, variants, calculator=not no_calculator)
+    if fmt == "moodle-xml":
+        out.write_text(moodle_xml(exported), encoding="utf-8")
+        click.echo(f"wrote {len(exported)} questions to {out}")
+        return
+    folder = out.with_name(f"{out.stem}-figures")
+    out.write_text(gift(exported, folder.name), encoding="utf-8")
+    files = figure_files(exported)
+    if files:
+        from grader.quiz.figures import png
+
+        folder.mkdir(exist_ok=True)
+        for name, spec in files.items():
+            (folder / name).write_bytes(png(spec))
+    where = f" and {len(files)} figures to {folder}/" if files else ""
+    click.echo(f"wrote {len(exported)} questions to {out}{where}")
 
 
 @quiz.command("stats")

@@ -1,9 +1,13 @@
 """Parametric questions: each generator renders one variant from a seeded ``random.Random``.
 
-A generator returns ``{"text", "choices", "answer", "explanation"}``. Its answer is
-computed, never typed, and its distractors come from the mistakes students make
+A generator returns ``{"text", "choices", "answer", "explanation"}`` (and, optionally, a
+``figure`` mapping for grader/quiz/figures.py, and ``data``: the numbers the tests check). Its
+answer is computed, never typed, and its distractors come from the mistakes students make
 (forgetting to double the padding, dividing by the wrong thing). Register one with
-``@generator("name")``; a bank names it with ``generator: name`` and ``params``.
+``@generator("name")``; say ``calculator=True`` when its numbers are not hand-computable (a
+closed-book exam can leave such questions out), and ``concept=`` when two generators would
+test the same idea (one concept, one question: `quiz validate` refuses a concept backed twice).
+A bank names it with ``generator: name`` and ``params``.
 Only the standard library here: the quiz must start fast.
 """
 
@@ -12,18 +16,93 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 Generator = Callable[..., dict[str, Any]]
 GENERATORS: dict[str, Generator] = {}
 
 
-def generator(name: str) -> Callable[[Generator], Generator]:
+@dataclass(frozen=True)
+class GeneratorInfo:
+    """What a bank needs to know of a generator without running it."""
+
+    calculator: bool = False  # its numbers need a calculator
+    concept: str = ""  # the idea it tests; two generators may not back one concept
+    kind: str = "calculation"  # calculation | figure
+
+
+INFO: dict[str, GeneratorInfo] = {}
+
+
+def generator(
+    name: str, *, calculator: bool = False, concept: str | None = None, kind: str = "calculation"
+) -> Callable[[Generator], Generator]:
+    """Registers a generator under ``name``."""
+
     def register(fn: Generator) -> Generator:
         GENERATORS[name] = fn
+        INFO[name] = GeneratorInfo(calculator, concept or name, kind)
         return fn
 
     return register
+
+
+NEAR = 0.02  # a distractor within 2 % of the key is too close to tell apart
+
+
+def _numbers(text: str) -> list[str] | None:
+    """The numbers a choice shows ("12", "0.25", "(1.5, -2)"), as written; None if not numeric."""
+    parts = [t.strip() for t in text.strip().strip("()[]").split(",")]
+    try:
+        for t in parts:
+            float(t)
+    except ValueError:
+        return None
+    return parts
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text and "e" not in text.lower() else 0
+
+
+def _significant(text: str) -> int:
+    mantissa = text.lower().split("e")[0].lstrip("+-−").replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+def too_close(key: str, other: str, rel: float = NEAR) -> bool:
+    """``other`` shows (nearly) the key's number(s), in every component: within ``rel`` of it, or
+    within one unit of the last digit shown where that digit is a rounding (three significant
+    digits or more: 0.601 and 0.6 are too close, 0.04 and 0.05 are not). Integers shown exactly
+    (counts, sizes) are too close only when equal: 7840 is a fair distractor for 7850."""
+    a, b = _numbers(key), _numbers(other)
+    if a is None or b is None or len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        fx, fy = float(x), float(y)
+        if not any(c in t.lower() for t in (x, y) for c in ".e"):
+            close = fx == fy
+        else:
+            close = abs(fx - fy) <= rel * abs(fx)
+            if max(_significant(x), _significant(y)) >= 3:
+                unit = 10.0 ** -max(_decimals(x), _decimals(y))
+                close = close or abs(fx - fy) <= unit * 1.000001
+        if not close:
+            return False
+    return True
+
+
+def _plus(v: float, fmt: str = "{:g}") -> str:
+    """``+ v`` or, for a negative v, ``− |v|`` (never ``+ -v``)."""
+    v = v + 0.0  # no -0
+    return f"+ {fmt.format(v)}" if v >= 0 else f"− {fmt.format(-v)}"
+
+
+def _minus(v: float, fmt: str = "{:g}") -> str:
+    """``− v`` or, for a negative v, ``+ |v|`` (never ``− -v``)."""
+    v = v + 0.0  # no -0
+    return f"− {fmt.format(v)}" if v >= 0 else f"+ {fmt.format(-v)}"
 
 
 def _choices(
@@ -77,7 +156,7 @@ def conv_output_size(rng: random.Random, max_input: int = 64) -> dict[str, Any]:
     }
 
 
-@generator("softmax_probability")
+@generator("softmax_probability", calculator=True)
 def softmax_probability(rng: random.Random, classes: int = 3) -> dict[str, Any]:
     """The softmax probability of one class, from small integer logits."""
     while True:
@@ -91,8 +170,12 @@ def softmax_probability(rng: random.Random, classes: int = 3) -> dict[str, Any]:
             math.exp(logits[i]) / sum(abs(z) for z in logits) if any(logits) else None,
             1 / (1 + math.exp(-logits[i])),  # the sigmoid of the logit
         ]
-        texts = [f"{v:.3f}" for v in wrong if v is not None and 0 <= v <= 1]
-        if len({f"{p:.3f}", *texts}) >= 4:
+        texts: list[str] = []
+        for v in wrong:
+            t = f"{v:.3f}" if v is not None and 0 <= v <= 1 else None
+            if t and all(not too_close(u, t) for u in (f"{p:.3f}", *texts)):
+                texts.append(t)
+        if len(texts) >= 3:
             break
     choices, answer = _choices(rng, f"{p:.3f}", texts)
     z = ", ".join(str(v) for v in logits)
@@ -117,7 +200,8 @@ def _numeric(
     rng: random.Random, value: float, wrongs: list[float | None], fmt: str = "{:g}", k: int = 4
 ) -> tuple[list[str], int]:
     """Choices for a computed ``value``: the distractors the mistakes give, then, if fewer than
-    ``k - 1`` differ once formatted, plausible neighbours of the value."""
+    ``k - 1`` stand apart once formatted (from the key and from each other, see
+    :func:`too_close`), plausible neighbours of the value."""
     integer = fmt.endswith("d}")
 
     def show(v: float) -> str:
@@ -125,11 +209,15 @@ def _numeric(
 
     correct = show(value)
     texts: list[str] = []
+
+    def apart(t: str) -> bool:
+        return all(not too_close(u, t) and not too_close(t, u) for u in (correct, *texts))
+
     for w in wrongs:
         if w is None or (isinstance(w, float) and not math.isfinite(w)) or (integer and w <= 0):
             continue
         t = show(w)
-        if t != correct and t not in texts:
+        if apart(t):
             texts.append(t)
     step = 1
     while len(texts) < k - 1:
@@ -137,10 +225,17 @@ def _numeric(
             if integer and w <= 0:
                 w = value + 2 * step + 1
             t = show(w)
-            if t != correct and t not in texts and len(texts) < k - 1:
+            if apart(t) and len(texts) < k - 1:
                 texts.append(t)
         step += 1
     return _choices(rng, correct, texts[: k - 1], k)
+
+
+def _stand_apart(fmt: str, value: float, wrongs: list[float]) -> bool:
+    """Every mistake's answer, formatted, stands apart from the key's: a generator redraws its
+    numbers until the mistakes it is about show as distractors."""
+    key = fmt.format(value)
+    return all(not too_close(key, fmt.format(w)) for w in wrongs)
 
 
 def _question(
@@ -282,7 +377,12 @@ def embedding_parameter_count(rng: random.Random) -> dict[str, Any]:
 
 @generator("receptive_field")
 def receptive_field(rng: random.Random) -> dict[str, Any]:
-    layers = [(rng.choice([3, 3, 5]), rng.choice([1, 1, 2])) for _ in range(rng.randint(2, 4))]
+    """At least one layer before the last has a stride above 1 (the last layer's stride does not
+    change the receptive field of one output), so ignoring the strides is a wrong answer."""
+    while True:
+        layers = [(rng.choice([3, 3, 5]), rng.choice([1, 1, 2])) for _ in range(rng.randint(2, 4))]
+        if any(s > 1 for _, s in layers[:-1]):
+            break
     r, jump = 1, 1
     for k, s in layers:
         r += (k - 1) * jump
@@ -323,7 +423,7 @@ def matmul_shape(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("cross_entropy_value")
+@generator("cross_entropy_value", calculator=True)
 def cross_entropy_value(rng: random.Random) -> dict[str, Any]:
     logits = [rng.randint(-2, 3) for _ in range(3)]
     y = rng.randrange(3)
@@ -337,7 +437,7 @@ def cross_entropy_value(rng: random.Random) -> dict[str, Any]:
         f"Logits $z = ({z})$, true class {y + 1}. What is the cross-entropy loss $-\\log \\mathrm{{softmax}}(z)_{{{y + 1}}}$ (natural log)?",
         choices,
         answer,
-        f"$-\\log p_y = \\log \\sum_j e^{{z_j}} - z_y$ = {lse:.3f} − {logits[y]} = {value:.3f}. "
+        f"$-\\log p_y = \\log \\sum_j e^{{z_j}} - z_y$ = {lse:.3f} {_minus(logits[y])} = {value:.3f}. "
         "Forgetting the log-sum-exp, using $1 - p$ or a base-10 log are the usual slips.",
         logits=logits,
         y=y,
@@ -345,7 +445,7 @@ def cross_entropy_value(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("sigmoid_bce")
+@generator("sigmoid_bce", calculator=True)
 def sigmoid_bce(rng: random.Random) -> dict[str, Any]:
     z = rng.choice([-3, -2, -1, -0.5, 0.5, 1, 2, 3])
     t = rng.choice([0, 1])
@@ -414,22 +514,27 @@ def perceptron_update(rng: random.Random) -> dict[str, Any]:
 
 @generator("momentum_step")
 def momentum_step(rng: random.Random) -> dict[str, Any]:
-    w, v, g = (
-        rng.choice([1.0, 0.5, -1.0, 2.0]),
-        rng.choice([0.0, 0.2, -0.4, 1.0]),
-        rng.choice([0.5, -1.0, 2.0, 1.5]),
-    )
-    beta, lr = rng.choice([0.9, 0.5]), rng.choice([0.1, 0.01])
-    v_new = beta * v + g
-    value = w - lr * v_new
-    wrongs = [w - lr * g, w - lr * (v + g), w + lr * v_new, w - lr * (beta * g + v)]
+    """One step of SGD with momentum; the numbers are redrawn until plain SGD, the velocity
+    without β and the step taken uphill all give answers that stand apart from the key."""
+    while True:
+        w, v, g = (
+            rng.choice([1.0, 0.5, -1.0, 0.0]),
+            rng.choice([0.2, -0.4, 1.0, 0.5, -1.0]),
+            rng.choice([0.5, -1.0, 2.0, 1.5]),
+        )
+        beta, lr = rng.choice([0.9, 0.5]), rng.choice([0.1, 0.5])
+        v_new = beta * v + g
+        value = w - lr * v_new
+        wrongs = [w - lr * g, w - lr * (v + g), w + lr * v_new, w - lr * (beta * g + v)]
+        if _stand_apart("{:.4g}", value, wrongs[:3]):
+            break
     choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
     return _question(
         f"SGD with momentum (as in PyTorch: $v \\leftarrow \\beta v + g$, $w \\leftarrow w - \\eta v$), with $\\beta = {beta}$, "
         f"$\\eta = {lr}$. The weight is $w = {w}$, the velocity $v = {v}$, the gradient $g = {g}$. What is $w$ after the step?",
         choices,
         answer,
-        f"$v$ = {beta}·{v} + {g} = {v_new:.4g}; $w$ = {w} − {lr}·{v_new:.4g} = {value:.4g}. "
+        f"$v$ = {beta}·{v} {_plus(g)} = {v_new:.4g}; $w$ = {w} {_minus(lr * v_new, '{:.4g}')} = {value:.4g}. "
         "Plain SGD would ignore $v$; adding the step instead of subtracting climbs the loss.",
         w=w,
         v=v,
@@ -442,14 +547,19 @@ def momentum_step(rng: random.Random) -> dict[str, Any]:
 
 @generator("adam_first_step")
 def adam_first_step(rng: random.Random) -> dict[str, Any]:
-    w, g = rng.choice([1.0, 0.5, -2.0]), rng.choice([0.001, 0.5, -3.0, 40.0])
-    lr = rng.choice([0.1, 0.01, 0.001])
+    """Adam's first step is about η·sign(g); redrawn until forgetting the bias correction, using
+    the raw gradient or the wrong sign each give an answer apart from the key."""
     b1, b2, eps = 0.9, 0.999, 1e-8
-    m, v = (1 - b1) * g, (1 - b2) * g * g
-    m_hat, v_hat = m / (1 - b1), v / (1 - b2)
-    value = w - lr * m_hat / (math.sqrt(v_hat) + eps)
-    no_correction = w - lr * m / (math.sqrt(v) + eps)
-    wrongs = [w - lr * g, no_correction, w + lr * math.copysign(1, g), w - lr * m]
+    while True:
+        w, g = rng.choice([1.0, 0.5, -2.0, 0.0]), rng.choice([0.001, 0.5, -3.0, 40.0])
+        lr = rng.choice([0.1, 0.01])
+        m, v = (1 - b1) * g, (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1), v / (1 - b2)
+        value = w - lr * m_hat / (math.sqrt(v_hat) + eps)
+        no_correction = w - lr * m / (math.sqrt(v) + eps)
+        wrongs = [no_correction, w - lr * g, w + lr * math.copysign(1, g), w - lr * m]
+        if _stand_apart("{:.4g}", value, wrongs[:3]):
+            break
     choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
     return _question(
         f"Adam ($\\beta_1 = 0.9$, $\\beta_2 = 0.999$, $\\epsilon = 10^{{-8}}$, learning rate {lr}) takes its first step "
@@ -494,18 +604,34 @@ def discounted_return(rng: random.Random) -> dict[str, Any]:
 
 
 def _td_data(rng: random.Random) -> tuple[float, float, list[float], float, float, int]:
-    q_sa = rng.choice([0.0, 0.5, 1.0, -1.0])
-    r = rng.choice([0.0, 1.0, -1.0, 2.0])
-    q_next = [rng.choice([0.0, 0.5, 1.0, 2.0, -0.5]) for _ in range(3)]
-    return q_sa, r, q_next, rng.choice([0.5, 0.1]), rng.choice([0.9, 0.99]), rng.randrange(3)
+    """(Q(s, a), r, Q(s', ·), α, γ, the next action): the next action is never the greedy one
+    (else SARSA and Q-learning coincide), neither bootstrap value is 0 and γ is 0.5 or 0.8 (else
+    forgetting γ changes nothing, or almost nothing)."""
+    while True:
+        q_sa = rng.choice([0.0, 0.5, 1.0, -1.0])
+        r = rng.choice([0.0, 1.0, -1.0, 2.0])
+        q_next = [rng.choice([0.0, 0.5, 1.0, 2.0, -0.5]) for _ in range(3)]
+        a_next = rng.randrange(3)
+        if q_next[a_next] < max(q_next) and q_next[a_next] != 0:
+            return q_sa, r, q_next, rng.choice([0.5, 0.1]), rng.choice([0.5, 0.8]), a_next
+
+
+def _p(v: float) -> str:
+    """A factor as written after a dot: ``2`` or ``(-0.5)``."""
+    v = v + 0.0  # no -0
+    return f"{v:g}" if v >= 0 else f"({v:g})"
 
 
 @generator("q_learning_update")
 def q_learning_update(rng: random.Random) -> dict[str, Any]:
-    q, r, nxt, alpha, gamma, a_next = _td_data(rng)
-    value = q + alpha * (r + gamma * max(nxt) - q)
-    sarsa = q + alpha * (r + gamma * nxt[a_next] - q)
-    wrongs = [sarsa, r + gamma * max(nxt), q + alpha * (r + max(nxt) - q), q + alpha * (r - q)]
+    while True:
+        q, r, nxt, alpha, gamma, a_next = _td_data(rng)
+        value = q + alpha * (r + gamma * max(nxt) - q)
+        sarsa = q + alpha * (r + gamma * nxt[a_next] - q)
+        no_gamma = q + alpha * (r + max(nxt) - q)
+        wrongs = [sarsa, no_gamma, r + gamma * max(nxt), q + alpha * (r - q)]
+        if _stand_apart("{:.4g}", value, wrongs[:3]):
+            break
     choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
     return _question(
         f"Q-learning with $\\alpha = {alpha}$, $\\gamma = {gamma}$: $Q(s, a) = {q}$, the reward is {r}, and the next "
@@ -514,7 +640,8 @@ def q_learning_update(rng: random.Random) -> dict[str, Any]:
         choices,
         answer,
         f"Q-learning bootstraps on the best next value, whatever action follows: $Q \\leftarrow Q + \\alpha(r + \\gamma \\max_{{a'}} Q(s', a') - Q)$ "
-        f"= {q} + {alpha}({r} + {gamma}·{max(nxt)} − {q}) = {value:.4g}. Using the action taken next is SARSA.",
+        f"= {q} + {alpha}·({r:g} + {gamma}·{_p(max(nxt))} {_minus(q)}) = {value:.4g}. Using the action taken next "
+        f"(value {nxt[a_next]:g}) is SARSA: {sarsa:.4g}; forgetting γ gives {no_gamma:.4g}.",
         q=q,
         r=r,
         next=nxt,
@@ -527,15 +654,14 @@ def q_learning_update(rng: random.Random) -> dict[str, Any]:
 
 @generator("sarsa_update")
 def sarsa_update(rng: random.Random) -> dict[str, Any]:
-    q, r, nxt, alpha, gamma, a_next = _td_data(rng)
-    value = q + alpha * (r + gamma * nxt[a_next] - q)
-    qlearn = q + alpha * (r + gamma * max(nxt) - q)
-    wrongs = [
-        qlearn,
-        r + gamma * nxt[a_next],
-        q + alpha * (r + nxt[a_next] - q),
-        q + alpha * (r - q),
-    ]
+    while True:
+        q, r, nxt, alpha, gamma, a_next = _td_data(rng)
+        value = q + alpha * (r + gamma * nxt[a_next] - q)
+        qlearn = q + alpha * (r + gamma * max(nxt) - q)
+        no_gamma = q + alpha * (r + nxt[a_next] - q)
+        wrongs = [qlearn, no_gamma, r + gamma * nxt[a_next], q + alpha * (r - q)]
+        if _stand_apart("{:.4g}", value, wrongs[:3]):
+            break
     choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
     return _question(
         f"SARSA with $\\alpha = {alpha}$, $\\gamma = {gamma}$: $Q(s, a) = {q}$, the reward is {r}, the next state's "
@@ -544,7 +670,8 @@ def sarsa_update(rng: random.Random) -> dict[str, Any]:
         choices,
         answer,
         f"SARSA bootstraps on the action actually taken next: $Q + \\alpha(r + \\gamma Q(s', a') - Q)$ = "
-        f"{q} + {alpha}({r} + {gamma}·{nxt[a_next]} − {q}) = {value:.4g}. The max belongs to Q-learning.",
+        f"{q} + {alpha}·({r:g} + {gamma}·{_p(nxt[a_next])} {_minus(q)}) = {value:.4g}. The max over next actions "
+        f"belongs to Q-learning ({qlearn:.4g}); forgetting γ gives {no_gamma:.4g}.",
         q=q,
         r=r,
         next=nxt,
@@ -577,7 +704,7 @@ def epsilon_greedy_probability(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("ucb_score")
+@generator("ucb_score", calculator=True)
 def ucb_score(rng: random.Random) -> dict[str, Any]:
     q, n, t, c = (
         rng.choice([0.2, 0.5, 1.0]),
@@ -626,7 +753,7 @@ def inverted_dropout_scale(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("batchnorm_output")
+@generator("batchnorm_output", calculator=True)
 def batchnorm_output(rng: random.Random) -> dict[str, Any]:
     batch = rng.choice(
         [[1.0, 2.0, 3.0, 6.0], [0.0, 2.0, 4.0, 6.0], [2.0, 2.0, 4.0, 8.0], [-1.0, 1.0, 3.0, 5.0]]
@@ -660,7 +787,7 @@ def batchnorm_output(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("kl_gaussians")
+@generator("kl_gaussians", calculator=True)
 def kl_gaussians(rng: random.Random) -> dict[str, Any]:
     mu1, s1 = rng.choice([0.0, 0.5, 1.0, -1.0]), rng.choice([0.5, 1.0, 2.0])
     mu2, s2 = rng.choice([0.0, 1.0]), rng.choice([1.0, 2.0])
@@ -691,7 +818,8 @@ def kl_gaussians(rng: random.Random) -> dict[str, Any]:
 
 @generator("attention_scale")
 def attention_scale(rng: random.Random) -> dict[str, Any]:
-    d_model, heads = rng.choice([256, 512, 768, 1024]), rng.choice([4, 8, 16])
+    """Sizes whose head dimension is a perfect square, so 1/√d_k is hand-computable."""
+    d_model, heads = rng.choice([(256, 4), (256, 16), (512, 8), (768, 12), (1024, 16), (1024, 4)])
     d_k = d_model // heads
     value = 1 / math.sqrt(d_k)
     choices, answer = _numeric(
@@ -713,7 +841,7 @@ def attention_scale(rng: random.Random) -> dict[str, Any]:
     )
 
 
-@generator("normalized_adjacency")
+@generator("normalized_adjacency", calculator=True)
 def normalized_adjacency(rng: random.Random) -> dict[str, Any]:
     n = 4
     edges = set()
@@ -747,3 +875,54 @@ def normalized_adjacency(rng: random.Random) -> dict[str, Any]:
         j=j,
         value=value,
     )
+
+
+# -- figures ------------------------------------------------------------------------------------------
+_ACTIVATION_NAMES = {
+    "relu": "ReLU",
+    "leaky_relu": "leaky ReLU",
+    "elu": "ELU",
+    "gelu": "GELU",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "softplus": "softplus",
+}
+_ACTIVATION_LOOKALIKES = {
+    "relu": ["leaky_relu", "softplus", "elu"],
+    "leaky_relu": ["relu", "elu", "gelu"],
+    "elu": ["leaky_relu", "gelu", "softplus"],
+    "gelu": ["relu", "elu", "softplus"],
+    "sigmoid": ["tanh", "softplus", "gelu"],
+    "tanh": ["sigmoid", "elu", "leaky_relu"],
+    "softplus": ["relu", "elu", "gelu"],
+}
+_ACTIVATION_SIGNS = {
+    "relu": "0 for every negative input and the identity for positive ones, with a sharp corner at 0",
+    "leaky_relu": "a straight line of small slope (0.1) for negative inputs and the identity for positive ones",
+    "elu": "the identity for positive inputs and $e^x - 1$ for negative ones, flattening towards −1",
+    "gelu": "$x\\,\\Phi(x)$: close to ReLU but smooth, with a small dip below 0 near $x \\approx -0.75$",
+    "sigmoid": "an S-shape from 0 to 1 that passes 0.5 at $x = 0$",
+    "tanh": "an S-shape from −1 to 1 that passes 0 at $x = 0$",
+    "softplus": "$\\ln(1 + e^x)$: a smooth ReLU that stays above 0 and passes $\\ln 2 \\approx 0.69$ at $x = 0$",
+}
+
+
+@generator("activation_from_plot", kind="figure")
+def activation_from_plot(rng: random.Random) -> dict[str, Any]:
+    """Name the activation function drawn; the distractors are the ones that look most like it."""
+    name = rng.choice(sorted(_ACTIVATION_NAMES))
+    distractors = [_ACTIVATION_NAMES[n] for n in _ACTIVATION_LOOKALIKES[name]]
+    choices, answer = _choices(rng, _ACTIVATION_NAMES[name], distractors)
+    return {
+        "text": "The figure shows an activation function $f(x)$ for $x$ from −4 to 4. Which one is it?",
+        "choices": choices,
+        "answer": answer,
+        "explanation": f"It is {_ACTIVATION_NAMES[name]}: {_ACTIVATION_SIGNS[name]}. Look at the value at 0, "
+        "the range, and what happens to negative inputs.",
+        "figure": {"function": "activation", "params": {"name": name}},
+        "data": {"name": name},
+    }
+
+
+# The multi-step generators register themselves here too (one registry for the banks).
+from grader.quiz import multistep  # noqa: E402, F401

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from grader.errors import UserError
 from grader.quiz.bank import Bank
+from grader.quiz.markup import blocks, has_code_block
 from grader.quiz.sampling import draw
 from grader.quiz.session import LETTERS, Item, Session, TooLate
 from grader.quiz.store import Store, weak_weights
@@ -34,6 +35,7 @@ class QuizSettings:
     total_seconds: float | None = None
     seed: int | None = None
     weak: bool = False
+    calculator: bool = True  # False: only hand-computable questions (--no-calculator)
 
 
 def start(
@@ -51,6 +53,7 @@ def start(
         topics=list(settings.topics) or None,
         difficulty=list(settings.difficulty) or None,
         weights=weights,
+        calculator=settings.calculator,
     )
     store.begin(
         items,
@@ -60,6 +63,7 @@ def start(
             "seconds_per_question": settings.seconds_per_question,
             "total_seconds": settings.total_seconds,
             "topics": list(settings.topics),
+            "calculator": settings.calculator,
         },
     )
     session = Session(
@@ -143,6 +147,31 @@ class LineReader:
         return line.decode("utf-8", "replace")
 
 
+def print_text(out: Console, text: str) -> None:
+    """Question text for a line terminal: prose with readable math; code blocks as written,
+    indented, never cropped (highlighted and wrapped in a terminal, plain in a pipe)."""
+    if not has_code_block(text):
+        out.print(escape(readable(text)))
+        return
+    for block in blocks(text):
+        if not block.is_code:
+            if block.text.strip():
+                out.print(escape(readable(block.text.strip("\n"))))
+            continue
+        out.print()
+        if out.is_terminal:
+            from rich.syntax import Syntax
+
+            lexer = block.language or "text"
+            code = Syntax(block.text, lexer, theme="ansi_dark", background_color="default")
+            code.word_wrap, code.padding = True, (0, 0, 0, 4)
+            out.print(code)
+        else:
+            indented = "\n".join("    " + line for line in block.text.splitlines())
+            out.print(indented, soft_wrap=True, markup=False, highlight=False)
+        out.print()
+
+
 def _seconds(s: float | None) -> str:
     return "no time limit" if s is None else f"{s:.0f} s"
 
@@ -157,11 +186,16 @@ def play_plain(session: Session, out: Console, fd: int = 0) -> bool:
         if item is None:
             return True
         n_choices = len(item.choices)
+        calculator = " · calculator allowed" if item.rendered.calculator else ""
         out.print(
             f"\n[bold]Question {session.position + 1} of {session.total}[/] · {escape(item.topic)} · "
-            f"{_seconds(session.remaining())}"
+            f"{_seconds(session.remaining())}{calculator}"
         )
-        out.print(escape(readable(item.rendered.text)))
+        print_text(out, item.rendered.text)
+        if item.rendered.figure is not None:
+            from grader.quiz.figures import terminal
+
+            out.print(terminal(item.rendered.figure, min(out.width, 100), 18))
         for k, choice in enumerate(item.choices):
             out.print(f"  {LETTERS[k]}) {escape(readable(choice))}")
         while True:
@@ -169,9 +203,7 @@ def play_plain(session: Session, out: Console, fd: int = 0) -> bool:
             try:
                 line = reader.readline(session.remaining())
             except EOFError:
-                out.print(
-                    "\ninput ended: the quiz is saved; continue it with `dlgrade quiz resume`"
-                )
+                out.print("\ninput ended")  # the caller says the quiz is saved, once
                 return False
             if line is None:  # the deadline passed while waiting
                 for fb in session.tick():
@@ -244,41 +276,74 @@ def review(session: Session, out: Console, seed: int | None = None) -> None:
         out.print(f"[dim]seed {seed}: `--seed {seed}` draws the same quiz again[/]")
 
 
+WEAK_SHARE = 0.8  # a topic under 80 % correct is one of the weakest
+
+
+def history_data(store: Store, titles: dict[str, str]) -> dict:
+    """Past attempts, the score per topic (overall and by attempt, oldest first), the weakest
+    topics: what `quiz history` shows, and prints with ``--json``."""
+    attempts = [
+        {
+            "id": a["id"],
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(a["started"])),
+            "finished": a["finished"] is not None,
+            "mode": a["mode"],
+            "score": a["score"],
+            "total": a["total"],
+        }
+        for a in store.attempts()
+    ]
+    per_attempt: dict[str, list[dict[str, int]]] = {}
+    for attempt, topic, seen, correct in store.topic_by_attempt():
+        per_attempt.setdefault(topic, []).append(
+            {"attempt": attempt, "seen": seen, "correct": correct}
+        )
+    stats = store.topic_stats()
+    ranked = sorted(stats.items(), key=lambda kv: (kv[1]["correct"] / kv[1]["seen"], kv[0]))
+    topics = [
+        {
+            "topic": topic,
+            "title": titles.get(topic, topic),
+            "seen": s["seen"],
+            "correct": s["correct"],
+            "share": round(s["correct"] / s["seen"], 4),
+            "by_attempt": per_attempt.get(topic, []),
+        }
+        for topic, s in ranked
+    ]
+    weakest = [t["topic"] for t in topics if t["share"] < WEAK_SHARE][:3]
+    return {"attempts": attempts, "topics": topics, "weakest": weakest}
+
+
 def history(store: Store, out: Console, titles: dict[str, str]) -> None:
-    attempts = store.attempts()
-    if not attempts:
+    data = history_data(store, titles)
+    if not data["attempts"]:
         out.print("no quiz attempts yet: start one with `dlgrade quiz practice`")
         return
     table = Table(title="attempts")
     for col in ("#", "date", "mode", "score", "state"):
         table.add_column(col)
-    for a in attempts:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(a["started"]))
+    for a in data["attempts"]:
         state = "finished" if a["finished"] else "unfinished (dlgrade quiz resume)"
+        when = a["started"].replace("T", " ")[:16]
         table.add_row(str(a["id"]), when, a["mode"], f"{a['score']} / {a['total']}", state)
     out.print(table)
-    stats = store.topic_stats()
-    per_attempt: dict[str, list[str]] = {}
-    for _attempt, topic, seen, correct in store.topic_by_attempt():
-        per_attempt.setdefault(topic, []).append(f"{100 * correct / seen:.0f}%")
     topics = Table(title="score per topic (over time, oldest first)")
     for col in ("topic", "correct", "share", "by attempt"):
         topics.add_column(col)
-    ranked = sorted(stats.items(), key=lambda kv: kv[1]["correct"] / kv[1]["seen"])
-    for topic, s in ranked:
-        share = s["correct"] / s["seen"]
+    for t in data["topics"]:
+        by_attempt = [f"{100 * a['correct'] / a['seen']:.0f}%" for a in t["by_attempt"]]
         topics.add_row(
-            escape(titles.get(topic, topic)),
-            f"{s['correct']} / {s['seen']}",
-            f"{share:.0%}",
-            " ".join(per_attempt.get(topic, [])[-8:]),
+            escape(t["title"]),
+            f"{t['correct']} / {t['seen']}",
+            f"{t['share']:.0%}",
+            " ".join(by_attempt[-8:]),
         )
     out.print(topics)
-    weakest = [t for t, s in ranked if s["correct"] / s["seen"] < 0.8][:3]
-    if weakest:
+    if data["weakest"]:
         out.print(
             "weakest topics: "
-            + ", ".join(titles.get(t, t) for t in weakest)
+            + ", ".join(titles.get(t, t) for t in data["weakest"])
             + " — `dlgrade quiz practice --weak` draws more from them"
         )
 

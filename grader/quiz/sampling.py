@@ -35,21 +35,22 @@ def draw(
     topics: list[str] | None = None,
     difficulty: list[int] | None = None,
     weights: Mapping[str, float] | None = None,
+    calculator: bool = True,
 ) -> list[Item]:
-    """``n`` questions (fewer if the banks hold fewer), rendered and with their choices shuffled."""
+    """``n`` questions (fewer if the banks hold fewer), rendered and with their choices shuffled;
+    without ``calculator``, only questions whose numbers are hand-computable."""
     if n < 1:
         raise UserError("--n must be at least 1")
-    known = bank.topics()
-    for t in topics or []:
-        if t not in known:
-            raise UserError(f"no topic {t!r}; the topics are: {', '.join(known)}")
+    bank.require_topics(topics or [])
     chosen = [
         q
         for q in bank.questions.values()
-        if (not topics or q.topic in topics) and (not difficulty or q.difficulty in difficulty)
+        if (not topics or q.topic in topics)
+        and (not difficulty or q.difficulty in difficulty)
+        and (calculator or not q.calculator)
     ]
     if not chosen:
-        raise UserError("no question matches the topics and difficulty asked for")
+        raise UserError("no question matches the topics, difficulty and calculator rule asked for")
     rng = random.Random(seed)
     by_topic: dict[str, list[Question]] = {}
     for q in sorted(chosen, key=lambda q: q.id):

@@ -1,12 +1,15 @@
 """Inline ``$math$`` made readable in a terminal: the common LaTeX commands as Unicode.
 
 ``$\\sigma(z_1 - z_2)$`` reads as ``σ(z₁ − z₂)``. What it does not know stays as
-written, so nothing is lost; exports (Moodle) keep the LaTeX.
+written, so nothing is lost; exports (Moodle) keep the LaTeX. Code (fenced blocks, inline
+`code`) is left exactly as written.
 """
 
 from __future__ import annotations
 
 import re
+
+from grader.quiz.markup import map_prose
 
 SYMBOLS = {
     r"\cdot": "·",
@@ -37,6 +40,7 @@ SYMBOLS = {
     r"\max": "max",
     r"\min": "min",
     r"\ln": "ln",
+    r"\tanh": "tanh",
     r"\alpha": "α",
     r"\beta": "β",
     r"\gamma": "γ",
@@ -107,7 +111,7 @@ BINARY |= {
     r"\ll",
     r"\gg",
 }
-WORDS = {r"\log", r"\exp", r"\max", r"\min", r"\ln", r"\quad", r"\,", r"\;"}
+WORDS = {r"\log", r"\exp", r"\max", r"\min", r"\ln", r"\tanh", r"\quad", r"\,", r"\;"}
 _COMMANDS = sorted(SYMBOLS, key=len, reverse=True)
 _COMMAND_RE = re.compile(
     "(?:"
@@ -157,6 +161,11 @@ def _math(expr: str) -> str:
     return re.sub(" {2,}", " ", expr).strip()
 
 
-def readable(text: str) -> str:
-    """``text`` with each ``$...$`` segment rendered for a terminal (``\\$`` is a dollar)."""
+def _readable_prose(text: str) -> str:
     return re.sub(r"(?<!\\)\$([^$]+)\$", lambda m: _math(m.group(1)), text).replace(r"\$", "$")
+
+
+def readable(text: str) -> str:
+    """``text`` with each ``$...$`` segment rendered for a terminal (``\\$`` is a dollar); code
+    blocks and inline code untouched."""
+    return map_prose(text, _readable_prose)

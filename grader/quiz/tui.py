@@ -3,13 +3,16 @@
 One full-screen application for the whole quiz, in three phases: a question
 (with a live countdown), the feedback after it (practice mode), the end. A
 background task ticks the session four times a second, so a question closes
-at its deadline even while the user is idle.
+at its deadline even while the user is idle. Text is laid out at the
+terminal's width (redrawn when it changes); code blocks are highlighted and a
+figure is drawn as a Unicode plot between the question and its choices.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 
 from prompt_toolkit.application import Application
 from prompt_toolkit.formatted_text import ANSI, FormattedText
@@ -22,7 +25,7 @@ from rich.markdown import Markdown
 from grader.quiz.session import LETTERS, Item, QuizOver, Session, TooLate
 from grader.quiz.texmath import readable
 
-WIDTH = 78
+WIDTH = 78  # when the terminal's size cannot be read
 
 
 def _ansi(renderable: object, width: int = WIDTH) -> ANSI:
@@ -89,7 +92,7 @@ class QuizApp:
             full_screen=True,
             mouse_support=False,
         )
-        self._render_cache: dict[tuple[int, str], ANSI] = {}
+        self._render_cache: dict[tuple, ANSI] = {}
 
     # -- actions -------------------------------------------------------------------------------
     def _move(self, step: int) -> None:
@@ -148,6 +151,35 @@ class QuizApp:
             self.app.invalidate()
 
     # -- drawing -------------------------------------------------------------------------------
+    def _size(self) -> tuple[int, int]:
+        """(columns, rows) of the terminal now."""
+        try:
+            size = self.app.output.get_size()
+            return max(20, size.columns - 1), max(10, size.rows)
+        except Exception:  # no terminal to ask (a test's dummy output)
+            return WIDTH, 24
+
+    def _rendered(self, key: tuple, build: Callable[[], object], width: int) -> list:
+        """An ANSI rendering cached per (question, part, width)."""
+        full = (*key, width)
+        if full not in self._render_cache:
+            self._render_cache[full] = _ansi(build(), width)
+        return self._render_cache[full].__pt_formatted_text__()
+
+    def _figure(self, item: Item, width: int, rows: int, used: int) -> list:
+        """The question's figure as a Unicode plot, as high as the screen leaves room for."""
+        spec = item.rendered.figure
+        if spec is None:
+            return []
+        from grader.quiz.figures import terminal
+
+        height = max(8, min(20, rows - used - 3))
+        return [("", "\n")] + self._rendered(
+            (self.session.position, "figure", height),
+            lambda: terminal(spec, min(width, 100), height),
+            width,
+        )
+
     def _text(self) -> FormattedText:
         s = self.session
         parts: list = []
@@ -158,30 +190,37 @@ class QuizApp:
                 if item.correct
                 else ("fg:ansired bold", "not correct")
             )
+            width, _ = self._size()
             parts += [("bold", f"{self.feedback_note}  "), verdict, ("", "\n\n")]
-            parts += _ansi(Markdown(readable(item.rendered.text))).__pt_formatted_text__()
+            parts += _ansi(Markdown(readable(item.rendered.text)), width).__pt_formatted_text__()
             right = f"{LETTERS[item.answer]}) {readable(item.choices[item.answer])}"
             parts += [("bold", f"\nthe answer: {right}\n\n")]
-            parts += _ansi(Markdown(readable(item.rendered.explanation))).__pt_formatted_text__()
+            parts += _ansi(
+                Markdown(readable(item.rendered.explanation)), width
+            ).__pt_formatted_text__()
             parts += [("reverse", "\n Enter: next question · Ctrl-C: leave (resume later) ")]
             return FormattedText(parts)
         item = s.current
         if item is None:
             return FormattedText([("", "the quiz is over")])
         total = f" · total {_clock(s.total_remaining())}" if s.total_seconds else ""
+        calculator = " · calculator allowed" if item.rendered.calculator else ""
         parts.append(
             (
                 "bold",
-                f"Question {s.position + 1} of {s.total} · {item.topic} · time left {_clock(s.remaining())}{total}\n",
+                f"Question {s.position + 1} of {s.total} · {item.topic} · time left {_clock(s.remaining())}{total}{calculator}\n",
             )
         )
         if self.notice:
             parts.append(("italic", self.notice + "\n"))
         parts.append(("", "\n"))
-        key = (s.position, "text")
-        if key not in self._render_cache:
-            self._render_cache[key] = _ansi(Markdown(readable(item.rendered.text)))
-        parts += self._render_cache[key].__pt_formatted_text__()
+        width, rows = self._size()
+        text = self._rendered(
+            (s.position, "text"), lambda: Markdown(readable(item.rendered.text)), width
+        )
+        parts += text
+        used = 6 + len(item.choices) + sum(t.count("\n") for _, t, *_ in text)
+        parts += self._figure(item, width, rows, used)
         parts.append(("", "\n"))
         for k, choice in enumerate(item.choices):
             mark = "❯ " if k == self.selected else "  "
