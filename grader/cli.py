@@ -158,6 +158,13 @@ def list_cmd(app: AppContext) -> None:
     is_flag=True,
     help="Recompute every PyTorch reference instead of reusing the ones stored by earlier checks.",
 )
+@click.option(
+    "--student",
+    "as_student",
+    default=None,
+    help="Instructors: the inputs `dlgrade grade` gave this student id (needs the class secret "
+    "in solutions/), to reproduce a graded run.",
+)
 @click.pass_obj
 @click.pass_context
 def check(
@@ -171,6 +178,7 @@ def check(
     seed: int | None,
     plot: Path | None,
     no_cache: bool,
+    as_student: str | None,
 ) -> None:
     """Grade one exercise and explain every failure.
 
@@ -187,6 +195,13 @@ def check(
 
     course = app.course()
     plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
+    if as_student is not None:
+        from grader.engine.seeding import seed_for_student
+        from grader.instructor.secret import class_secret
+
+        if seed is not None:
+            raise UserError("--student chooses the seed; it cannot be combined with --seed")
+        seed = seed_for_student(as_student, class_secret(course, create=False))
     start_early(plan, seed, use_cache=not no_cache)  # runs while pytest and the graders load
 
     from grader.engine.runner import check as run_check
@@ -213,7 +228,30 @@ def check(
         from grader.report import render_check
 
         render_check(result, console())
+    problem = _grader_problem(result, solution)
+    if problem:
+        click.echo(
+            f"dlgrade: grader problem (not your fault; tell your instructor): {problem}", err=True
+        )
+        ctx.exit(3)
     ctx.exit(0 if result.full_marks else 1)
+
+
+def _grader_problem(result, solution: bool) -> str | None:
+    """Why this check says more about the graders than about the submission, if it does: a
+    grader's own code failed, or the reference solution is not given full marks."""
+    broken = result.grader_errors
+    if broken:
+        first = broken[0]
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        return f"{result.exercise}: {first.name} failed in the grader's own code{more}: {first.message}"
+    if solution and not result.full_marks:
+        failing = [t.name for t in result.tests if t.status != "passed"]
+        return (
+            f"the reference solution of {result.exercise} scores {result.score:g} / "
+            f"{result.max_score:g}: the graders are wrong (failing: {', '.join(failing)})"
+        )
+    return None
 
 
 def _write_plot(result, path: Path) -> None:

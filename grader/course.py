@@ -31,6 +31,8 @@ class Course:
     exercises: tuple[str, ...]
     # exercises students only read and run: no solution region, nothing of theirs to grade
     reading: tuple[str, ...] = ()
+    # seconds all the calls of one (student, exercise) may take together
+    time_budget: float = 60.0
 
     @property
     def solutions_dir(self) -> Path:
@@ -99,11 +101,19 @@ class Course:
                 raise FileLineError(
                     path, where, f"'reading' names {name!r}, which 'exercises' does not list"
                 )
+        budget = data.get("time_budget", 60)
+        if not isinstance(budget, int | float) or isinstance(budget, bool) or budget <= 0:
+            raise FileLineError(
+                path,
+                _line_of(path, "time_budget"),
+                f"'time_budget' must be a positive number of seconds, not {budget!r}",
+            )
         return cls(
             root=root.resolve(),
             title=str(data.get("title", "")),
             exercises=tuple(exercises),
             reading=tuple(reading),
+            time_budget=float(budget),
         )
 
     @classmethod

@@ -158,9 +158,23 @@ def run_hidden_tests(exercise: str, namespace: dict[str, Any]) -> float:
 
 def nbgrader_student_hook(notebooks: list[str], **_: Any) -> None:
     """nbgrader's ``Autograde.pre_convert_hook`` (the exported nbgrader_config.py names it): seeds
-    each student's tests by their id, as `dlgrade grade` does, instead of by the login of whoever
-    runs nbgrader. The kernels inherit the variable. nbgrader's own ``student`` argument is the
-    command line's ``--student`` filter ("*" by default), so the id is taken from the notebooks'
-    folder, ``submitted/<student>/<assignment>/``."""
-    if notebooks:
-        os.environ["DLGRADE_STUDENT"] = Path(notebooks[0]).parent.parent.name
+    each student's tests by their id and the class secret, as `dlgrade grade` does, instead of by
+    the login of whoever runs nbgrader. The kernels inherit the variables. nbgrader's own
+    ``student`` argument is the command line's ``--student`` filter ("*" by default), so the id is
+    taken from the notebooks' folder, ``submitted/<student>/<assignment>/``."""
+    if not notebooks:
+        return
+    student = Path(notebooks[0]).parent.parent.name
+    os.environ["DLGRADE_STUDENT"] = student
+    os.environ.pop("DLGRADE_SEED", None)
+    try:
+        course = find_course(Path(notebooks[0]).parent)
+    except CourseNotFound:
+        return
+    from grader.engine.seeding import seed_for_student
+    from grader.instructor.secret import secret_path
+
+    if secret_path(course).is_file():
+        from grader.instructor.secret import class_secret
+
+        os.environ["DLGRADE_SEED"] = str(seed_for_student(student, class_secret(course, False)))

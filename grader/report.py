@@ -11,7 +11,14 @@ from rich.text import Text
 from grader.engine.results import ExerciseResult, TestResult
 from grader.runtime.plain import clean_text
 
-STYLE = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow"}
+STYLE = {
+    "passed": "green",
+    "failed": "red",
+    "error": "red",
+    "timeout": "yellow",
+    "grader_error": "magenta",
+}
+SHOWN = {"grader_error": "grader error"}
 
 
 def points(value: float) -> str:
@@ -37,7 +44,7 @@ def render_check(result: ExerciseResult, console: Console) -> None:
         if result.hidden_included:
             cells.append("[dim]hidden[/]" if test.hidden else "")
         cells += [
-            f"[{STYLE[test.status]}]{test.status}[/]",
+            f"[{STYLE[test.status]}]{SHOWN.get(test.status, test.status)}[/]",
             f"{points(test.score)} / {points(test.max_score)}",
         ]
         table.add_row(*cells)

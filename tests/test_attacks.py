@@ -364,6 +364,10 @@ def test_each_attack_is_defeated_at_the_uid_level(tmp_path: Path, locked_package
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     course = write_course(private / "course")
+    from grader.course import Course
+    from grader.instructor.secret import class_secret
+
+    class_secret(Course.load(course))  # the autograder zip carries the class secret
     assignment = private / "a.yaml"
     assignment.write_text(
         "title: toy\nexercises:\n  - {name: toy, weight: 1}\n  - {name: toy2, weight: 1}\n"

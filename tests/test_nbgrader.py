@@ -129,10 +129,11 @@ def test_nbgrader_round_trip(course: Course, tmp_path: Path) -> None:
     mistake_file = tmp_path / "softmax.py"
     mistake_file.write_text(wrong)
     expected = {"ref": maximum, "stub": 0.0, "attacker": 0.0}
-    for student in ("mistake", "mistake2"):  # each seeded by their own id, as `dlgrade grade`
-        result = check(
-            course, "softmax", path=mistake_file, hidden=True, seed=seed_for_student(student)
-        )
+    from grader.instructor.secret import class_secret
+
+    for student in ("mistake", "mistake2"):  # seeded by id and class secret, as `dlgrade grade`
+        seed = seed_for_student(student, class_secret(course))
+        result = check(course, "softmax", path=mistake_file, hidden=True, seed=seed)
         expected[student] = result.score
         assert 0 < result.score < maximum
     for student in ("ref", "stub", "mistake", "mistake2"):
@@ -248,8 +249,27 @@ def test_the_nbgrader_hook_seeds_by_the_graded_students_id(monkeypatch) -> None:
         assignment="ps1", student="*", notebooks=["/c/submitted/ann/ps1/softmax.ipynb"]
     )
     assert os.environ["DLGRADE_STUDENT"] == "ann"
-    assert default_seed() == seed_for_student("ann")
+    assert default_seed() == seed_for_student("ann")  # no course there: by id alone
     assert 'pre_convert_hook = "grader.notebook.nbgrader_student_hook"' in CONFIG
+
+
+def test_the_nbgrader_hook_seeds_with_the_class_secret_of_the_exported_graders(
+    course: Course, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exported nbgrader course carries the class secret in its graders/ (the instructor's
+    folder), so autograde's inputs are the ones `dlgrade grade` gives the same student."""
+    from grader.engine.seeding import default_seed
+    from grader.instructor.nbgrader_export import export
+    from grader.instructor.secret import class_secret
+    from grader.notebook import nbgrader_student_hook
+
+    root = tmp_path / "nb"
+    export(course, root, "ps1", ["softmax"])
+    assert not list((root / "source").rglob(".class-secret"))  # never in what is released
+    monkeypatch.delenv("DLGRADE_SEED", raising=False)
+    nbgrader_student_hook(notebooks=[str(root / "submitted" / "ann" / "ps1" / "softmax.ipynb")])
+    assert default_seed() == seed_for_student("ann", class_secret(course))
+    assert default_seed() != seed_for_student("ann")
 
 
 def test_the_test_cells_find_the_instructors_graders_from_an_nbgrader_folder(

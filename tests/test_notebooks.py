@@ -16,7 +16,8 @@ from grader.cli import cli
 from grader.course import Course
 from grader.generate.markers import BEGIN_SOLUTION, END_SOLUTION
 from grader.instructor.nbgrader_export import notebook
-from grader.instructor.notebooks import notebook_of, solution_module, submission_file
+from grader.instructor.notebooks import solution_module, solution_module_from
+from grader.instructor.submissions import find
 
 WRONG_SOFTMAX = """
 def softmax(z, axis=-1):
@@ -96,21 +97,26 @@ def test_a_notebook_that_cannot_be_read_becomes_a_module_saying_why(
 def test_nbgrader_layout_is_found_and_an_ambiguous_one_named(
     course: Course, tmp_path: Path
 ) -> None:
-    student = tmp_path / "submitted" / "ann"
+    submitted = tmp_path / "submitted"
+    student = submitted / "ann"
     nb = _notebook(course, "softmax", _stub_code(course, "softmax"))
     _write(student / "ps1" / "softmax.ipynb", nb)
-    assert notebook_of(student, "softmax", None) == student / "ps1" / "softmax.ipynb"
-    extracted = submission_file(student, "softmax", tmp_path / "nb")
-    assert extracted == tmp_path / "nb" / "ann" / "softmax.py"
-    assert "def softmax(" in extracted.read_text()
+    found = find(submitted, "ann", "softmax")
+    assert found.kind == "ipynb" and found.shown_as == "ann/ps1/softmax.ipynb"
+    assert "def softmax(" in solution_module_from(found.content, found.shown_as)
     _write(student / "ps2" / "softmax.ipynb", nb)
-    _write(student / ".ipynb_checkpoints" / "softmax.ipynb", nb)
-    with pytest.raises(Exception, match=r"in several assignments \(ps1, ps2\); say which"):
-        notebook_of(student, "softmax", None)
-    assert notebook_of(student, "softmax", "ps2") == student / "ps2" / "softmax.ipynb"
-    assert notebook_of(student, "conv", "ps2") is None
-    (student / "softmax.py").write_text("x = 1\n")  # a .py beside wins, outside nbgrader's layout
-    assert submission_file(student, "softmax", tmp_path / "nb") == student / "softmax.py"
+    _write(student / ".ipynb_checkpoints" / "softmax.ipynb", nb)  # junk: never a candidate
+    ambiguous = find(submitted, "ann", "softmax")
+    assert ambiguous.content is None
+    assert ambiguous.problem.startswith(
+        "several files could be softmax.ipynb: ann/ps1/softmax.ipynb, ann/ps2/softmax.ipynb"
+    )
+    assert "--assignment" in ambiguous.problem
+    chosen = find(submitted, "ann", "softmax", within="ps2")
+    assert chosen.shown_as == "ann/ps2/softmax.ipynb" and chosen.content is not None
+    assert find(submitted, "ann", "conv", within="ps2").content is None
+    (student / "softmax.py").write_text("x = 1\n")  # a .py at the top wins
+    assert find(submitted, "ann", "softmax").shown_as == "ann/softmax.py"
 
 
 def _grade(course: Course, submissions: Path, out: Path, *extra: str) -> dict:
@@ -199,19 +205,13 @@ def test_kernel_attacks_score_zero_through_dlgrade_grade(course: Course, tmp_pat
     assert csv[0] == "student,softmax,total" and all(line.endswith(",0,0") for line in csv[1:])
 
 
-def test_an_ambiguous_nbgrader_layout_stops_the_run_in_one_line(
+def test_an_ambiguous_nbgrader_layout_is_that_students_error_and_the_run_goes_on(
     course: Course, tmp_path: Path
 ) -> None:
     nb = _notebook(course, "softmax", _stub_code(course, "softmax"))
     for assignment in ("ps1", "ps2"):
         _write(tmp_path / "submitted" / "ann" / assignment / "softmax.ipynb", nb)
-    out = tmp_path / "grades"
-    result = CliRunner().invoke(
-        cli, ["--course", str(course.root), "grade", str(tmp_path / "submitted"), "--out", str(out)]
-    )
-    assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [
-        f"dlgrade: error: {tmp_path / 'submitted' / 'ann'}: softmax.ipynb is in several "
-        "assignments (ps1, ps2); say which with --assignment"
-    ]
-    assert not out.exists()
+    _write(tmp_path / "submitted" / "bob" / "ps1" / "softmax.ipynb", nb)
+    grades = _grade(course, tmp_path / "submitted", tmp_path / "grades", "--exercise", "softmax")
+    assert "several files could be softmax.ipynb" in grades["ann"]["softmax"]["tests"][0]["message"]
+    assert all("not written yet" in t["message"] for t in grades["bob"]["softmax"]["tests"])

@@ -240,6 +240,6 @@ def test_gradescope_partial_submission_is_scored_by_weight(course: Course, tmp_p
     shutil.copy(course.stub("conv"), root / "submission" / "conv.py")
     results = _run_autograder(root)
     assert results["score"] == pytest.approx(20.0)
-    assert "backprop.py was not found" in results["output"]
+    assert "backprop: no file backprop.py" in results["output"]
     conv = [t for t in results["tests"] if t["name"].startswith("conv:")]
     assert conv and all(t["score"] == 0 and "not written yet" in t["output"] for t in conv)

@@ -18,7 +18,9 @@ import pytest
 from grader.engine.results import Status, TestResult
 from grader.engine.seeding import default_seed, test_seed
 from grader.engine.student import (
+    DEFAULT_BUDGET,
     Backend,
+    CallBudget,
     Student,
     StudentError,
     StudentTimeout,
@@ -42,8 +44,10 @@ class EngineOptions:
     hidden_regions: list[Any] = field(default_factory=list)
     backend_factory: BackendFactory = SandboxBackend
     default_time_limit: float = DEFAULT_TIME_LIMIT
+    time_budget: float = DEFAULT_BUDGET  # all the calls of the exercise together
     wanted_artifacts: frozenset[str] = frozenset()
     mistakes: Any = None  # a grader.engine.mistakes.Registry, to name known mistakes in failures
+    shown_as: str | None = None  # how messages name the submission (default: its path)
 
 
 @dataclass
@@ -179,17 +183,21 @@ def pytest_collection_modifyitems(
 
 # -- fixtures ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def dlgrade_submission(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    """The submission this grader module checks, loaded once per module."""
+def dlgrade_submission(request: pytest.FixtureRequest) -> Iterator[tuple[Backend, CallBudget]]:
+    """The submission this grader module checks, loaded once per module, and the time budget
+    its calls share."""
     options = _engine(request.config)
     if options is not None:
-        backend = options.backend_factory(options.submission, display_path(options.submission))
+        shown = options.shown_as or display_path(options.submission)
+        backend = options.backend_factory(options.submission, shown)
+        budget = CallBudget(options.time_budget)
     else:
         test_file = Path(str(request.path))
         path = test_file.with_name(f"{_exercise_of(test_file)}.py")
         backend = SandboxBackend(path, display_path(path))
+        budget = CallBudget()
     try:
-        yield backend
+        yield backend, budget
     finally:
         reason = backend.violation()
         if reason:
@@ -198,14 +206,17 @@ def dlgrade_submission(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 
 @pytest.fixture
-def student(request: pytest.FixtureRequest, dlgrade_submission: Backend) -> Student:
+def student(
+    request: pytest.FixtureRequest, dlgrade_submission: tuple[Backend, CallBudget]
+) -> Student:
     """The submission under test: ``student.softmax(z)`` calls its ``softmax``."""
     options = _engine(request.config)
     limit = options.default_time_limit if options else DEFAULT_TIME_LIMIT
     marker = request.node.get_closest_marker("time_limit")
     if marker is not None and marker.args:
         limit = float(marker.args[0])
-    return Student(dlgrade_submission, time_limit=limit)
+    backend, budget = dlgrade_submission
+    return Student(backend, time_limit=limit, budget=budget, test=request.node.name)
 
 
 @pytest.fixture
@@ -261,13 +272,22 @@ def _classify(
         prefix = f"{last.describe()}: " if last is not None else ""
         return "failed", prefix + text, None
     if excinfo.errisinstance(pytest.skip.Exception):
-        return "error", f"skipped by the grader: {exc}", None
-    where = f" from {last.describe()}" if last is not None else ""
-    return (
-        "error",
-        f"the grader could not check the result{where}: {type(exc).__name__}: {exc}",
-        None,
-    )
+        return "grader_error", f"the grader skipped this test: {exc}", None
+    # anything else was raised by the grader's own code: the instructor's problem, not a failure
+    after = f" (after {last.describe()})" if last is not None else ""
+    where = _grader_line(excinfo, item)
+    return "grader_error", f"{where}: {type(exc).__name__}: {exc}{after}", None
+
+
+def _grader_line(excinfo: pytest.ExceptionInfo[BaseException], item: pytest.Item) -> str:
+    """Where in the grader file the exception was raised (the deepest frame in that file)."""
+    grader_file = str(getattr(item, "path", ""))
+    line = None
+    for entry in excinfo.traceback:
+        if str(entry.path) == grader_file:
+            line = entry.lineno + 1
+    name = Path(grader_file).name or "the grader"
+    return f"{name}, line {line}" if line else name
 
 
 @pytest.hookimpl(wrapper=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["passed", "failed", "error", "timeout"]
-STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "timeout")
+Status = Literal["passed", "failed", "error", "timeout", "grader_error"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "timeout", "grader_error")
+# grader_error: the grader's own code raised (not the submission's call): the instructor's fault,
+# never charged to the student; `check` exits 3 and `grade` stops on it
 
 
 @dataclass
@@ -64,6 +66,11 @@ class ExerciseResult:
     @property
     def full_marks(self) -> bool:
         return bool(self.tests) and all(t.status == "passed" for t in self.tests)
+
+    @property
+    def grader_errors(self) -> list[TestResult]:
+        """The tests whose grader code failed: a problem for the instructor, not the student."""
+        return [t for t in self.tests if t.status == "grader_error"]
 
     def to_json(self) -> dict[str, Any]:
         """The object `dlgrade check --json` prints (shared/spec/cli.md)."""

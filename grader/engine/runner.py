@@ -19,7 +19,7 @@ from grader.engine.plan import plan_check
 from grader.engine.plugin import BackendFactory, EngineConfig, EngineOptions
 from grader.engine.results import ExerciseResult, TestResult
 from grader.engine.seeding import default_seed
-from grader.engine.student import unload_submission_modules
+from grader.engine.student import DEFAULT_BUDGET, unload_submission_modules
 from grader.errors import GraderError, display_path
 from grader.generate.markers import hidden_lines
 from grader.sandbox.backend import SandboxBackend
@@ -111,11 +111,14 @@ def run_graders(
     only: str | None = None,
     oracle_cache: OracleCache | None = None,
     isolation: Isolation | None = None,
+    shown_as: str | None = None,
+    time_budget: float = DEFAULT_BUDGET,
 ) -> ExerciseResult:
     """Grades ``submission`` with the grader file ``tests`` (or only its test ``only``);
     ``mistakes`` names known mistakes; ``oracle_cache`` (the student's loop only) keeps the
     torch references on disk; ``isolation``: the run's level, recorded in the result (where the
-    submission runs in a sandbox)."""
+    submission runs in a sandbox); ``shown_as``: how messages name the submission (a class's
+    ``alice/softmax.py``); ``time_budget``: the seconds all its calls may take together."""
     tests = tests.resolve()
     options = EngineOptions(
         submission=submission.resolve(),
@@ -125,6 +128,8 @@ def run_graders(
         backend_factory=backend_factory,
         wanted_artifacts=wanted_artifacts,
         mistakes=mistakes,
+        shown_as=shown_as,
+        time_budget=time_budget,
     )
     if oracle_cache is not None:
         with cache_active(oracle_cache, tests):
@@ -143,7 +148,7 @@ def run_graders(
         exercise=exercise,
         tests=[state.items[n] for n in state.order],
         seed=seed,
-        submission=display_path(submission),
+        submission=shown_as or display_path(submission),
         hidden_included=hidden_included,
         artifacts=dict(state.artifacts),
         notes=notes,
@@ -197,6 +202,7 @@ def check(
             mistakes=registry_for(course.solutions_dir, exercise) if course.has_solutions else None,
             oracle_cache=oracle_cache,
             isolation=isolation,
+            time_budget=course.time_budget,
         )
         if isolation is not None and plan.hidden and isolation.level != "bubblewrap":
             # the instructor's check of a submission: say what the submission could reach

@@ -44,6 +44,30 @@ class StudentTimeout(StudentError):
     pass
 
 
+DEFAULT_BUDGET = 60.0  # seconds all the calls of one exercise may take together
+
+
+@dataclass
+class CallBudget:
+    """The time one exercise's calls may take together, and the functions that already ran out
+    of time: an endless loop costs its first call's time limit once, not once per test."""
+
+    seconds: float = DEFAULT_BUDGET
+    used: float = 0.0
+    stuck: dict[str, str] = field(default_factory=dict)  # function -> why it is not called again
+
+    def check(self, name: str) -> float | None:
+        """The time left, or raises StudentTimeout when ``name`` is stuck or nothing is left."""
+        if name in self.stuck:
+            raise StudentTimeout(self.stuck[name])
+        left = self.seconds - self.used
+        if left <= 0:
+            raise StudentTimeout(
+                f"not called: the exercise's calls used up their {self.seconds:g} s together"
+            )
+        return left
+
+
 # -- the record of one call -----------------------------------------------------------
 @dataclass
 class Call:
@@ -59,6 +83,7 @@ class Call:
     seconds: float = 0.0
     repeat: int | None = None  # set for student.repeat(...): the result is the list of results
     returned: bool = False  # the submission returned (no exception, no timeout)
+    limit: float = 0.0  # the time this call was given
     recipes: dict[int, tuple[str, tuple, dict]] = field(
         default_factory=dict
     )  # how its handles were built
@@ -145,9 +170,17 @@ class Student:
     changes). Failures on the submission's side raise :class:`StudentError`.
     """
 
-    def __init__(self, backend: Backend, time_limit: float = 10.0) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        time_limit: float = 10.0,
+        budget: CallBudget | None = None,
+        test: str = "",
+    ) -> None:
         self._backend = backend
         self.time_limit = time_limit
+        self.budget = budget or CallBudget()
+        self.test = test  # the test these calls belong to, for messages
         self.calls: list[Call] = []
         self._recipes: dict[int, tuple[str, tuple, dict]] = {}
 
@@ -160,7 +193,7 @@ class Student:
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Call:
         record = self._start(name, args, kwargs)
-        raw = self._backend.call(name, record.args, record.kwargs, self.time_limit)
+        raw = self._backend.call(name, record.args, record.kwargs, record.limit)
         return self._finish(record, raw)
 
     def _start(self, name: str, args: tuple, kwargs: dict) -> Call:
@@ -177,17 +210,31 @@ class Student:
             for h in _handles((args, kwargs))
             if h.ident in self._recipes
         }
+        left = self.budget.check(name)
+        record.limit = min(self.time_limit, left) if left is not None else self.time_limit
         record.seconds = time.perf_counter()
         self.calls.append(record)
         return record
 
     def _finish(self, record: Call, raw: RawCall) -> Call:
         record.seconds = time.perf_counter() - record.seconds
+        self.budget.used += record.seconds
         record.param_names = raw.param_names
         if raw.timed_out:
-            raise StudentTimeout(
+            if record.limit < self.time_limit:
+                raise StudentTimeout(
+                    f"{record.function} was stopped after {record.limit:.3g} s, when the "
+                    f"exercise's calls had used up their {self.budget.seconds:g} s together"
+                )
+            message = (
                 f"{record.function} did not finish within {self.time_limit:g} s (an endless loop?)"
             )
+            where = f" in {self.test}" if self.test else ""
+            self.budget.stuck[record.function] = (
+                f"{record.function} is not called again: it did not finish within "
+                f"{self.time_limit:g} s{where} (still that endless loop?)"
+            )
+            raise StudentTimeout(message)
         if raw.error is not None:
             raise StudentError(raw.error)
         record.result = raw.result
@@ -201,7 +248,7 @@ class Student:
         from ``epsilon_greedy`` with one random Generator); the time limit covers them all."""
         record = self._start(name, args, kwargs)
         record.repeat = n
-        raw = self._backend.repeat(name, n, record.args, record.kwargs, self.time_limit)
+        raw = self._backend.repeat(name, n, record.args, record.kwargs, record.limit)
         return self._finish(record, raw).result
 
     def new(self, factory: str, *args: Any, **kwargs: Any) -> Any:

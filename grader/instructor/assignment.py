@@ -9,6 +9,13 @@
       topics: [convolution]
       n: 10
       seconds_per_question: 60
+    late:                             # how `dlgrade grade --assignment` counts lateness (optional)
+      penalty_per_day: 10             # percent of the grade lost per day, or part of one, late
+      zero_after_days: 5              # later than this: 0 (optional)
+      grace_minutes: 15               # not late within this (optional)
+    extensions:                       # per student: more days, or a new due date (optional);
+      alice: 2                        # or the name of a YAML file of such lines, beside this one
+      bob: 2026-12-14 23:59
 
 The bundle holds what a student needs and nothing of the instructor's: the
 stubs and public tests of the assignment's exercises, the banks of its quiz
@@ -32,6 +39,28 @@ from grader.generate.proof import leaked_in_file
 
 
 @dataclass(frozen=True)
+class LatePolicy:
+    """What lateness costs: a share of the grade per day (or part of a day) late, nothing at all
+    past ``zero_after_days``, nothing within ``grace_minutes``."""
+
+    penalty_per_day: float = 0.0  # percent
+    zero_after_days: int | None = None
+    grace_minutes: float = 0.0
+
+    def late_days(self, submitted: dt.datetime, due: dt.datetime) -> int:
+        late = (submitted - due).total_seconds() - 60 * self.grace_minutes
+        return 0 if late <= 0 else -int(-late // 86400)  # any part of a day counts as a day
+
+    def penalty(self, days: int) -> float:
+        """The percent of the grade lost for ``days`` late."""
+        if days <= 0:
+            return 0.0
+        if self.zero_after_days is not None and days > self.zero_after_days:
+            return 100.0
+        return min(100.0, days * self.penalty_per_day)
+
+
+@dataclass(frozen=True)
 class Assignment:
     path: Path
     name: str
@@ -39,10 +68,15 @@ class Assignment:
     due: dt.datetime | None
     weights: dict[str, float]  # exercise -> weight, in the order given
     quiz: dict[str, Any] = field(default_factory=dict)
+    late: LatePolicy = field(default_factory=LatePolicy)
+    extensions: dict[str, dt.datetime] = field(default_factory=dict)  # student -> their due date
 
     @property
     def exercises(self) -> list[str]:
         return list(self.weights)
+
+    def due_for(self, student: str) -> dt.datetime | None:
+        return self.extensions.get(student, self.due)
 
 
 def load_assignment(path: Path, course: Course, check_quiz: bool = True) -> Assignment:
@@ -93,7 +127,79 @@ def load_assignment(path: Path, course: Course, check_quiz: bool = True) -> Assi
         for topic in quiz["topics"]:
             if topic not in known:
                 raise UserError(f"{path}: quiz topic {topic!r} has no bank in {course.quizzes_dir}")
-    return Assignment(path, path.stem, str(data.get("title", path.stem)), due, weights, quiz)
+    late = _late_policy(path, data.get("late"))
+    extensions = _extensions(path, data.get("extensions"), due)
+    return Assignment(
+        path, path.stem, str(data.get("title", path.stem)), due, weights, quiz, late, extensions
+    )
+
+
+def _late_policy(path: Path, raw: Any) -> LatePolicy:
+    if raw is None:
+        return LatePolicy()
+    if not isinstance(raw, dict) or set(raw) - {
+        "penalty_per_day",
+        "zero_after_days",
+        "grace_minutes",
+    }:
+        raise UserError(
+            f"{path}: `late` is a mapping of penalty_per_day (percent), zero_after_days and "
+            "grace_minutes"
+        )
+    values = {}
+    for key, value in raw.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise UserError(f"{path}: late.{key} must be a number of at least 0, not {value!r}")
+        values[key] = value
+    if values.get("penalty_per_day", 0) > 100:
+        raise UserError(f"{path}: late.penalty_per_day is a percent, at most 100")
+    zero = values.get("zero_after_days")
+    return LatePolicy(
+        float(values.get("penalty_per_day", 0)),
+        int(zero) if zero is not None else None,
+        float(values.get("grace_minutes", 0)),
+    )
+
+
+def _extensions(path: Path, raw: Any, due: dt.datetime | None) -> dict[str, dt.datetime]:
+    """Per-student due dates, from a mapping (student: days, or student: a date) given here or in
+    a YAML file named here (relative to the assignment file)."""
+    source = path
+    if isinstance(raw, str):
+        source = path.parent / raw
+        try:
+            raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise UserError(f"{path}: the extensions file {source} does not exist") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            raise UserError(
+                f"{source}{where}: YAML syntax: {getattr(exc, 'problem', exc)}"
+            ) from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UserError(f"{source}: extensions are lines of `student: days` or `student: date`")
+    found = {}
+    for student, value in raw.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if due is None:
+                raise UserError(f"{source}: an extension in days for {student} needs a due date")
+            found[str(student)] = due + dt.timedelta(days=float(value))
+            continue
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            value = dt.datetime.combine(value, dt.time(23, 59))
+        if not isinstance(value, dt.datetime):
+            try:
+                value = dt.datetime.fromisoformat(str(value))
+            except ValueError:
+                raise UserError(
+                    f"{source}: the extension of {student} ({value!r}) is neither days nor a date "
+                    "like 2026-12-14 23:59"
+                ) from None
+        found[str(student)] = value
+    return found
 
 
 def _copy_package(target: Path) -> None:

@@ -39,7 +39,9 @@ def _count(n: int, noun: str) -> str:
 @click.option(
     "--assignment",
     default=None,
-    help="nbgrader's layout: grade SUBMISSIONS/<student_id>/ASSIGNMENT/<exercise>.ipynb.",
+    help="An assignment file (its weights, due date, late policy and extensions go into "
+    "grades.csv), or the name of nbgrader's assignment folder: SUBMISSIONS/<student_id>/"
+    "<assignment>/ (an assignment file's name is its folder's too).",
 )
 @click.pass_obj
 def grade(
@@ -55,14 +57,18 @@ def grade(
 
     A notebook, <exercise>.ipynb, is graded by the code of its solution cells, in the sandbox
     like a .py file; nbgrader's submitted/<student_id>/<assignment>/ folders work as they are.
+    Only regular files are graded; a near miss (Softmax.py, softmax (1).py, a subfolder) is
+    taken and said, anything else is that student's error and the run goes on.
 
-    Writes OUT/grades.csv (a row per student, a column per exercise, the total),
-    OUT/<student_id>.json and OUT/gradescope/<student_id>/results.json. Started
-    again, it grades only what is new or changed since the last run.
+    Writes OUT/grades.csv (a row per student, a column per exercise, the total; with
+    --assignment also the weighted total, lateness and the grade), OUT/<student_id>.json and
+    OUT/gradescope/<student_id>/results.json. Started again, it grades only what is new, or
+    what changed since (a submission, the graders, the reference, dlgrade...), and says why.
 
     \b
     Examples:
       dlgrade grade submissions/ --out grades/ --workers 4
+      dlgrade grade submissions/ --out grades/ --assignment assignments/week3.yaml
       dlgrade grade nbcourse/submitted/ --out grades/ --assignment week3
     """
     from rich.console import Console
@@ -74,17 +80,22 @@ def grade(
         TimeRemainingColumn,
     )
 
+    from grader.instructor.assignment import load_assignment
     from grader.instructor.grade import grade_class, protected_for_class, students_in
-    from grader.instructor.notebooks import check_layout
     from grader.sandbox.isolation import detect, require
 
     course = app.course()
-    students = students_in(submissions)  # bad input is reported before any progress bar
+    students_in(submissions, out)  # bad input is reported before any progress bar
     for exercise in exercises:
         course.require_exercise(exercise)
+    policy, folder = None, assignment
+    if assignment is not None and (
+        assignment.endswith((".yaml", ".yml")) or Path(assignment).is_file()
+    ):
+        policy = load_assignment(Path(assignment), course, check_quiz=False)
+        folder = policy.name
     isolation = detect(protected_for_class(course, out))
     require(isolation, "bubblewrap", "grading a class", trust_submissions)
-    check_layout(submissions, students, list(exercises or course.exercises), assignment)
     err = Console(stderr=True)
     columns = (
         TextColumn("grading"),
@@ -114,13 +125,24 @@ def grade(
             workers=workers,
             progress=progress,
             trusted=trust_submissions,
-            assignment=assignment,
+            assignment=folder,
+            policy=policy,
         )
+    for note in summary["notes"]:
+        click.echo(f"note: {note}", err=True)
+    why = ", ".join(f"{n} for {reason}" for reason, n in summary["why"].items())
     click.echo(
-        f"graded {_count(summary['graded'], 'submission')} ({summary['kept']} unchanged since the last "
-        f"run kept) of {_count(summary['students'], 'student')} in {summary['seconds']:.1f} s; "
-        f"grades in {out / 'grades.csv'}; sandbox: {isolation.level}"
+        f"graded {_count(summary['graded'], 'submission')}{f' ({why})' if why else ''}; "
+        f"{summary['kept']} unchanged since the last run kept; "
+        f"{_count(summary['students'], 'student')} in {summary['seconds']:.1f} s; "
+        f"grades in {out / 'grades.csv'}; sandbox: {summary['isolation'].level}"
     )
+    if summary["stale"]:
+        click.echo(
+            f"note: {_count(summary['stale'], 'result')} of other exercises in {out} were graded "
+            "with graders or a dlgrade that changed since: run without --exercise to regrade them",
+            err=True,
+        )
 
 
 @click.command()
@@ -338,6 +360,8 @@ def sandbox_lockdown() -> None:
     for path in changed:
         click.echo(f"locked {path}")
     click.echo(f"{_count(len(changed), 'folder')} locked")
+
+
 @nbgrader_group.command("import-grades")
 @click.argument("grades_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(

@@ -1,155 +1,82 @@
-"""`dlgrade grade`: a whole class, several submissions at once, nothing graded twice.
+"""`dlgrade grade`: a whole class, several submissions at once, nothing graded twice, no grade stale.
 
-``SUBMISSIONS/<student_id>/<exercise>.py`` (or ``.ipynb``, also in nbgrader's
-``submitted/<student_id>/<assignment>/`` layout: see notebooks.py) are graded with every grader
-(hidden tests included), each student's inputs seeded by their id. Each finished
-(student, exercise) is committed to ``DIR/grading.sqlite`` at once, keyed by
-the submission's content hash, so a run killed at any point and started again
-grades only what is missing or changed. The files are written from the
-database at the end, sorted, without timestamps: an interrupted run and an
-uninterrupted one write the same bytes.
+Each student's file of each exercise (found and read safely: submissions.py) is graded with every
+grader, hidden tests included, in a sandbox of its own, the inputs seeded by the student's id and
+the class secret (secret.py). Before the class, the reference solution of each exercise is graded
+the same way: below full marks the graders are wrong, and the run stops there. Each finished
+(student, exercise) is committed to the ledger at once (ledger.py) under a key of everything that
+decides its score, so a run killed at any point and started again grades only what is missing or
+changed, and says why. A test whose grader code fails stops the run too (exit 3): it is never
+charged to a student. The files are written from the ledger at the end (outputs.py).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
-import hashlib
-import io
-import json
+import datetime as dt
 import multiprocessing
 import os
-import re
-import sqlite3
+import tempfile
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.course import Course
-from grader.errors import UserError
+from grader.errors import GraderError, UserError
+from grader.instructor.ledger import WHY, Key, Ledger, digest, engine_digest, exercise_digests
+from grader.instructor.submissions import Found, find, students_in
 
 if TYPE_CHECKING:
+    from grader.instructor.assignment import Assignment
     from grader.sandbox.isolation import Isolation
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
-MISSING = "missing"
+MAX_ATTEMPTS = 2  # times a submission may stop the grading process before it is given up
+REFERENCE = "__reference__"  # the pseudo-student whose file is the reference solution
 
 
 @dataclass(frozen=True)
 class Task:
+    """One (student, exercise) to grade: the code (or why there is none) and its key."""
+
     student: str
     exercise: str
-    path: Path
-    digest: str  # sha256 of the file, or "missing"
+    shown_as: str  # "alice/softmax.py": how results name the file
+    content: bytes | None
+    problem: str | None
+    notes: tuple[str, ...]
+    key: Key
+    mtime: float | None = None  # when the file was last changed (for late days)
 
 
-def _digest(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except FileNotFoundError:
-        return MISSING
+# -- grading, in a grading process of the pool ------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """What every grading process of a run needs to know."""
+
+    course_root: str
+    isolation: Isolation
+    secret: str
+    budget: float
+    run_pid: int
 
 
-def students_in(submissions: Path) -> list[str]:
-    """The student folders of ``submissions``; an unsafe name stops the run, naming it."""
-    if not submissions.is_dir():
-        raise UserError(f"no such folder: {submissions}")
-    found = []
-    for entry in sorted(submissions.iterdir()):
-        if not entry.is_dir() or entry.name.startswith("."):
-            continue  # stray files and hidden folders (.git, .ipynb_checkpoints) are not students
-        if not SAFE_ID.match(entry.name) or entry.name in (".", ".."):
-            raise UserError(
-                f"{entry}: {entry.name!r} is not a safe student id (letters, digits, . _ @ -, "
-                "starting with a letter or digit); rename the folder"
-            )
-        found.append(entry.name)
-    if not found:
-        raise UserError(
-            f"{submissions} has no student folders (expected SUBMISSIONS/<student_id>/<exercise>.py)"
-        )
-    return found
-
-
-MAX_ATTEMPTS = 2  # times a submission may stop the grading process before it is given up
-
-
-class Ledger:
-    """``DIR/grading.sqlite``: one row per graded (student, exercise), committed as it finishes,
-    and the attempts begun on each, so that a submission that keeps ending the grading process
-    (even the whole run) is recorded as an error instead of being tried forever."""
-
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(str(path), isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS results (student TEXT, exercise TEXT, digest TEXT, "
-            "result TEXT NOT NULL, PRIMARY KEY (student, exercise))"
-        )
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS attempts (student TEXT, exercise TEXT, digest TEXT, "
-            "count INTEGER NOT NULL, PRIMARY KEY (student, exercise))"
-        )
-
-    def begin(self, task: Task) -> None:
-        """A (student, exercise) is handed to a grading process: counted before it runs."""
-        self.db.execute(
-            "INSERT INTO attempts VALUES (?, ?, ?, 1) ON CONFLICT (student, exercise) DO UPDATE "
-            "SET count = CASE WHEN digest = excluded.digest THEN count + 1 ELSE 1 END, "
-            "digest = excluded.digest",
-            (task.student, task.exercise, task.digest),
-        )
-
-    def attempts(self, task: Task) -> int:
-        row = self.db.execute(
-            "SELECT count FROM attempts WHERE student = ? AND exercise = ? AND digest = ?",
-            (task.student, task.exercise, task.digest),
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def done(self) -> dict[tuple[str, str], str]:
-        return {
-            (s, e): d
-            for s, e, d in self.db.execute("SELECT student, exercise, digest FROM results")
-        }
-
-    def record(self, task: Task, result: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)",
-            (task.student, task.exercise, task.digest, json.dumps(result, sort_keys=True)),
-        )
-        self.db.execute(
-            "DELETE FROM attempts WHERE student = ? AND exercise = ?",
-            (task.student, task.exercise),
-        )
-
-    def results(self) -> dict[tuple[str, str], dict[str, Any]]:
-        return {
-            (s, e): json.loads(r)
-            for s, e, r in self.db.execute("SELECT student, exercise, result FROM results")
-        }
-
-    def close(self) -> None:
-        self.db.close()
-
-
-# -- grading one (student, exercise), in a worker process -----------------------------------------
+_SETTING: Setting | None = None
 _COURSE: Course | None = None
 _REGISTRIES: dict[str, Any] = {}
 _MAX: dict[str, list[Any]] = {}
 
 
-_ISOLATION: Isolation | None = None
-
-
-def _init_worker(course_root: str, isolation: Isolation, run_pid: int) -> None:
-    global _COURSE, _ISOLATION
-    _COURSE = Course.load(Path(course_root))
-    _ISOLATION = isolation
+def _init_worker(setting: Setting) -> None:
+    global _SETTING, _COURSE
+    _SETTING = setting
+    _COURSE = Course.load(Path(setting.course_root))
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _die_with(run_pid)
+    _die_with(setting.run_pid)
 
 
 def _die_with(run_pid: int) -> None:
@@ -191,7 +118,7 @@ def _die_with(run_pid: int) -> None:
 
 
 def missing_result(course: Course, exercise: str, reason: str) -> dict[str, Any]:
-    """The result of a submission without the exercise's file: every test an error, 0 points."""
+    """The result of a submission with nothing to grade: every test an error, 0 points."""
     from grader.engine.runner import collect_graders
 
     if exercise not in _MAX:
@@ -217,11 +144,20 @@ def missing_result(course: Course, exercise: str, reason: str) -> dict[str, Any]
 
 
 def grade_file(
-    course: Course, exercise: str, path: Path, student: str, isolation: Isolation
+    course: Course,
+    exercise: str,
+    path: Path,
+    student: str,
+    isolation: Isolation,
+    *,
+    secret: str | None = None,
+    shown_as: str | None = None,
+    budget: float | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """One file against all graders of its exercise (hidden tests included, inputs seeded by the
-    student's id), in a sandbox of its own, as a ``check --json`` object whose tests also say
-    whether they are hidden and what the submission printed; and the run's notes."""
+    student's id and the class secret), in a sandbox of its own, as a ``check --json`` object
+    whose tests also say whether they are hidden and what the submission printed; and the run's
+    notes."""
     from grader.engine.mistakes import registry_for
     from grader.engine.runner import run_graders
     from grader.engine.seeding import seed_for_student
@@ -232,10 +168,12 @@ def grade_file(
         course.solution_tests(exercise),
         path,
         exercise=exercise,
-        seed=seed_for_student(student),
+        seed=seed_for_student(student, secret),
         hidden_included=True,
         mistakes=_REGISTRIES[exercise],
         isolation=isolation,
+        shown_as=shown_as,
+        time_budget=course.time_budget if budget is None else budget,
     )
     data = result.to_json()
     for test_json, test in zip(data["tests"], result.tests, strict=True):
@@ -247,17 +185,30 @@ def grade_file(
 def grade_student(tasks: list[Task]) -> list[tuple[Task, dict[str, Any]]]:
     """(student, exercise) pairs of one student, in a grading process, each in a fresh sandbox
     (nothing one exercise's code leaves behind is seen by another's tests)."""
-    course, isolation = _COURSE, _ISOLATION
-    assert course is not None and isolation is not None
+    course, setting = _COURSE, _SETTING
+    assert course is not None and setting is not None
     done = []
-    for task in tasks:
-        if task.digest == MISSING:
-            reason = f"no file {task.exercise}.py in the submission of {task.student}"
-            done.append((task, missing_result(course, task.exercise, reason)))
-        else:
-            done.append(
-                (task, grade_file(course, task.exercise, task.path, task.student, isolation)[0])
-            )
+    with tempfile.TemporaryDirectory(prefix="dlgrade-staged-") as tmp:
+        for task in tasks:
+            if task.content is None:
+                result = missing_result(course, task.exercise, task.problem or "nothing to grade")
+            else:
+                staged = Path(tmp) / task.student / f"{task.exercise}.py"
+                staged.parent.mkdir(parents=True, exist_ok=True)
+                staged.write_bytes(task.content)
+                result, _ = grade_file(
+                    course,
+                    task.exercise,
+                    staged,
+                    task.student,
+                    setting.isolation,
+                    secret=setting.secret,
+                    shown_as=task.shown_as,
+                    budget=setting.budget,
+                )
+            if task.notes:
+                result["notes"] = list(task.notes)
+            done.append((task, result))
     return done
 
 
@@ -266,32 +217,63 @@ def given_up_result(course: Course, task: Task) -> dict[str, Any]:
     return missing_result(
         course,
         task.exercise,
-        f"grading {task.exercise}.py of {task.student} stopped the grading process "
-        f"{MAX_ATTEMPTS} times; it was given up (the other submissions were graded)",
+        f"grading {task.shown_as} stopped the grading process {MAX_ATTEMPTS} times; it was "
+        "given up (the other submissions were graded)",
     )
 
 
-# -- the run ------------------------------------------------------------------------------------
+# -- the plan -----------------------------------------------------------------------------------
 def plan(
     course: Course,
     submissions: Path,
-    exercises: Iterable[str],
-    notebooks: Path,
+    exercises: list[str],
+    *,
+    secret: str,
+    budget: float,
+    out: Path | None = None,
     assignment: str | None = None,
-) -> list[Task]:
-    """A task per (student, exercise): ``<exercise>.py``, or the solution cells of the student's
-    ``<exercise>.ipynb`` (also in nbgrader's ``<assignment>/`` folder), extracted to a module in
-    ``notebooks`` (see notebooks.py); the digest is that of the code graded."""
-    from grader.instructor.notebooks import submission_file
+) -> tuple[list[Task], list[str], list[str]]:
+    """A task per (student, exercise), with its key; the students; notes on what was skipped or
+    taken as a near miss."""
+    from grader.instructor.notebooks import solution_module_from
 
-    tasks = []
-    for student in students_in(submissions):
+    roster = students_in(submissions, out)
+    common = {"engine": engine_digest(), "secret": digest(secret), "budget": f"{budget:g}"}
+    per_exercise = {e: exercise_digests(course, e) for e in exercises}
+    tasks, notes = [], list(roster.notes)
+    others = frozenset(f"{e}.{x}" for e in course.exercises for x in ("py", "ipynb"))
+    for student in roster.students:
         for exercise in exercises:
-            path = submission_file(submissions / student, exercise, notebooks, assignment)
-            tasks.append(Task(student, exercise, path, _digest(path)))
-    return tasks
+            if student in roster.problems:
+                found = Found(student, exercise, f"{student}/", problem=roster.problems[student])
+            else:
+                found = find(submissions, student, exercise, within=assignment, others=others)
+            content = found.content
+            if content is not None and found.kind == "ipynb":
+                content = solution_module_from(content, found.shown_as).encode()
+            graded = digest(content) if content is not None else f"none: {found.problem}"
+            key = Key(submission=graded, **per_exercise[exercise], **common)
+            mtime = None
+            if content is not None:
+                with contextlib.suppress(OSError):
+                    mtime = (submissions / found.shown_as).lstat().st_mtime
+            tasks.append(
+                Task(
+                    student,
+                    exercise,
+                    found.shown_as,
+                    content,
+                    found.problem,
+                    found.notes,
+                    key,
+                    mtime,
+                )
+            )
+            notes += list(found.notes)
+    return tasks, roster.students, notes
 
 
+# -- the run ------------------------------------------------------------------------------------
 def grade_class(
     course: Course,
     submissions: Path,
@@ -302,9 +284,14 @@ def grade_class(
     progress: Callable[[int, int], None] | None = None,
     trusted: bool = False,
     assignment: str | None = None,
+    policy: Assignment | None = None,
+    budget: float | None = None,
 ) -> dict[str, Any]:
-    """Grades what is missing or changed, then writes the output files; a summary dict.
-    Refuses (UserError) below the bubblewrap isolation level unless ``trusted``."""
+    """Grades what is missing or stale, then writes the output files; a summary dict. Refuses
+    (UserError) below the bubblewrap isolation level unless ``trusted``; stops (GraderError)
+    when a reference scores below full marks or a grader's own code fails."""
+    from grader.instructor.outputs import write_outputs
+    from grader.instructor.secret import class_secret
     from grader.sandbox.isolation import detect, require
 
     if not course.has_solutions:
@@ -316,41 +303,183 @@ def grade_class(
     )
     isolation = detect(protected_for_class(course, out))
     require(isolation, "bubblewrap", "grading a class", trusted)
+    secret = class_secret(course)
+    budget = course.time_budget if budget is None else budget
+    setting = Setting(str(course.root), isolation, secret, budget, os.getpid())
     out.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(out / "grading.sqlite")
     try:
-        tasks = plan(course, submissions, chosen, out / "notebooks", assignment)
-        done = ledger.done()
-        todo = [t for t in tasks if done.get((t.student, t.exercise)) != t.digest]
-        for task in [t for t in todo if ledger.attempts(t) >= MAX_ATTEMPTS]:
-            ledger.record(task, given_up_result(course, task))
+        tasks, students, notes = plan(
+            course,
+            submissions,
+            chosen,
+            secret=secret,
+            budget=budget,
+            out=out,
+            assignment=assignment,
+        )
+        known = ledger.keys()
+        todo, why = [], Counter()
+        for task in tasks:
+            old = known.get((task.student, task.exercise))
+            if old == task.key:
+                continue
+            todo.append(task)
+            for part in task.key.changes(old) if old is not None else ["submission"]:
+                why[part] += 1
+        for task in [
+            t for t in todo if ledger.attempts(t.student, t.exercise, t.key) >= MAX_ATTEMPTS
+        ]:
+            ledger.record(task.student, task.exercise, task.key, given_up_result(course, task))
             todo.remove(task)
         started = time.perf_counter()
         workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+        _check_references(course, sorted({t.exercise for t in todo}), setting, workers, ledger)
         finished = len(tasks) - len(todo)
         if progress:
             progress(finished, len(tasks))
-        if todo:
-            for task, result in _run_pool(course, todo, workers, isolation, ledger):
-                ledger.record(task, result)
+        with contextlib.closing(_run_pool(todo, workers, setting, ledger)) as graded:
+            for task, result in graded:
+                _stop_on_grader_errors(task, result)
+                ledger.record(task.student, task.exercise, task.key, result)
                 finished += 1
                 if progress:
                     progress(finished, len(tasks))
-        write_outputs(ledger.results(), [t.student for t in tasks], chosen, out, isolation)
+        results = ledger.results()
+        write_outputs(
+            results,
+            students,
+            course,
+            out,
+            isolation,
+            policy,
+            submission_times(submissions, tasks),
+            notes,
+        )
         return {
             "graded": len(todo),
             "kept": len(tasks) - len(todo),
-            "students": len({t.student for t in tasks}),
+            "why": {WHY[k]: n for k, n in sorted(why.items())},
+            "students": len(students),
             "seconds": time.perf_counter() - started,
             "isolation": isolation,
+            "stale": stale_results(course, known, chosen, setting),
+            "notes": notes,
         }
     finally:
         ledger.close()
 
 
+def submission_times(submissions: Path, tasks: list[Task]) -> dict[str, dt.datetime | None]:
+    """When each student handed in: from ``SUBMISSIONS/_submitted.csv`` (written by `dlgrade
+    import` from the LMS's own records) where it names them, else the latest change of the files
+    graded."""
+    times: dict[str, dt.datetime | None] = {}
+    for task in tasks:
+        if task.mtime is not None:
+            when = dt.datetime.fromtimestamp(task.mtime).replace(microsecond=0)
+            times[task.student] = max(when, times.get(task.student) or when)
+        else:
+            times.setdefault(task.student, None)
+    record = submissions / "_submitted.csv"
+    if record.is_file():
+        with record.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    times[row["student"]] = dt.datetime.fromisoformat(row["submitted"])
+                except (KeyError, ValueError):
+                    raise UserError(
+                        f"{record}: a row needs a student and a submitted time like "
+                        f"2026-12-10 23:59 (got {dict(row)})"
+                    ) from None
+    return times
+
+
+def stale_results(
+    course: Course, known: dict[tuple[str, str], Key | None], graded: list[str], setting: Setting
+) -> int:
+    """How many results of exercises this run did not grade were graded with files that have
+    changed since (graders, mistakes, reference, dlgrade...): written, but due for a regrade."""
+    current: dict[str, dict[str, str]] = {}
+    common = {
+        "engine": engine_digest(),
+        "secret": digest(setting.secret),
+        "budget": f"{setting.budget:g}",
+    }
+    stale = 0
+    for (_, exercise), key in known.items():
+        if exercise in graded or exercise not in course.exercises:
+            continue
+        if exercise not in current:
+            current[exercise] = {**exercise_digests(course, exercise), **common}
+        if key is None or any(getattr(key, k) != v for k, v in current[exercise].items()):
+            stale += 1
+    return stale
+
+
 def protected_for_class(course: Course, out: Path) -> tuple[Path, ...]:
     """What no submission may read while a class is graded."""
     return (course.solutions_dir, out.resolve())
+
+
+def _stop_on_grader_errors(task: Task, result: dict[str, Any]) -> None:
+    broken = [t for t in result["tests"] if t["status"] == "grader_error"]
+    if broken:
+        raise GraderError(
+            f"{task.exercise}, {broken[0]['name']}: the grader's own code failed on "
+            f"{task.shown_as}: {broken[0]['message']} (nothing of it was charged to the student; "
+            "fix the grader and run again: what is graded is kept)"
+        )
+
+
+def _check_references(
+    course: Course, exercises: list[str], setting: Setting, workers: int, ledger: Ledger
+) -> None:
+    """Grades the reference solution of each exercise with the hidden tests, as a student; below
+    full marks the graders are wrong, and the run stops before any student is graded. A passed
+    check is remembered until the exercise's files or dlgrade change."""
+    tasks = []
+    for exercise in exercises:
+        key = Key(
+            submission="reference",
+            **exercise_digests(course, exercise),
+            engine=engine_digest(),
+            secret=digest(setting.secret),
+            budget=f"{setting.budget:g}",
+        )
+        if ledger.reference_ok(exercise, key.to_json()):
+            continue
+        content = course.solution(exercise).read_bytes()
+        tasks.append(Task(REFERENCE, exercise, f"solutions/{exercise}.py", content, None, (), key))
+    if not tasks:
+        return
+    for task, result in _pool_round_simple(tasks, workers, setting):
+        _stop_on_grader_errors(task, result)
+        failing = [t for t in result["tests"] if t["status"] != "passed"]
+        if failing:
+            listed = "; ".join(f"{t['name']}: {t['message']}" for t in failing[:3])
+            raise GraderError(
+                f"the reference solution of {task.exercise} scores {result['score']:g} / "
+                f"{result['max_score']:g} with the hidden tests, so the graders are wrong; no "
+                f"student was graded (failing: {listed})"
+            )
+        ledger.reference_passed(task.exercise, task.key.to_json())
+
+
+def _pool_round_simple(
+    tasks: list[Task], workers: int, setting: Setting
+) -> Iterator[tuple[Task, dict[str, Any]]]:
+    with contextlib.closing(_pool_round([[t] for t in tasks], workers, setting, None)) as rounds:
+        lost: list[list[Task]] = []
+        try:
+            while True:
+                yield next(rounds)
+        except StopIteration as stop:
+            lost = stop.value[0]
+        if lost:
+            raise GraderError(
+                f"grading the reference solution of {lost[0][0].exercise} ended its grading process"
+            )
 
 
 def _jobs(todo: list[Task], workers: int) -> list[list[Task]]:
@@ -359,6 +488,8 @@ def _jobs(todo: list[Task], workers: int) -> list[list[Task]]:
     by_student: dict[str, list[Task]] = {}
     for task in todo:
         by_student.setdefault(task.student, []).append(task)
+    if not by_student:
+        return []
     split = max(1, -(-2 * workers // len(by_student)))
     return [
         ts[i :: min(split, len(ts))]
@@ -368,8 +499,8 @@ def _jobs(todo: list[Task], workers: int) -> list[list[Task]]:
 
 
 def _run_pool(
-    course: Course, todo: list[Task], workers: int, isolation: Isolation, ledger: Ledger
-) -> Iterator[tuple[Task, dict[str, Any]]]:
+    todo: list[Task], workers: int, setting: Setting, ledger: Ledger
+) -> Generator[tuple[Task, dict[str, Any]], None, None]:
     """Grades ``todo`` in ``workers`` grading processes, yielding results as they finish.
 
     Only ``workers`` jobs are handed out at a time, each counted in the ledger as it starts. When
@@ -377,22 +508,27 @@ def _run_pool(
     alone, in a pool of its own, and one that kills its grading process again is given up
     (``MAX_ATTEMPTS``). Submissions a killed run was grading are suspects of the next run.
     """
-    suspects = [t for t in todo if ledger.attempts(t) > 0]
+    course = _course_of(setting)
+    suspects = [t for t in todo if ledger.attempts(t.student, t.exercise, t.key) > 0]
     queue = _jobs([t for t in todo if t not in suspects], workers)
     while suspects or queue:
         if suspects:
             task = suspects.pop(0)
-            if ledger.attempts(task) >= MAX_ATTEMPTS:
+            if ledger.attempts(task.student, task.exercise, task.key) >= MAX_ATTEMPTS:
                 yield task, given_up_result(course, task)
                 continue
-            lost, _ = yield from _pool_round(course, [[task]], 1, isolation, ledger)
+            lost, _ = yield from _pool_round([[task]], 1, setting, ledger)
         else:
-            lost, queue = yield from _pool_round(course, queue, workers, isolation, ledger)
+            lost, queue = yield from _pool_round(queue, workers, setting, ledger)
         suspects += [task for job in lost for task in job]
 
 
+def _course_of(setting: Setting) -> Course:
+    return Course.load(Path(setting.course_root))
+
+
 def _pool_round(
-    course: Course, jobs: list[list[Task]], workers: int, isolation: Isolation, ledger: Ledger
+    jobs: list[list[Task]], workers: int, setting: Setting, ledger: Ledger | None
 ) -> Generator[tuple[Task, dict[str, Any]], None, tuple[list[list[Task]], list[list[Task]]]]:
     """Runs ``jobs`` in one pool until they are done or a grading process dies, yielding results;
     returns the jobs that were running when it died, and those that never started."""
@@ -404,7 +540,7 @@ def _pool_round(
         max_workers=workers,
         mp_context=multiprocessing.get_context("forkserver"),
         initializer=_init_worker,
-        initargs=(str(course.root), isolation, os.getpid()),
+        initargs=(setting,),
     )
     pending = list(reversed(jobs))  # pop() from the end: the first job first
     running: dict[cf.Future, list[Task]] = {}
@@ -413,8 +549,9 @@ def _pool_round(
         while pending or running:
             while pending and len(running) < workers and not lost:
                 job = pending.pop()
-                for task in job:
-                    ledger.begin(task)
+                if ledger is not None:
+                    for task in job:
+                        ledger.begin(task.student, task.exercise, task.key)
                 running[pool.submit(grade_student, job)] = job
             if not running:
                 break
@@ -427,81 +564,10 @@ def _pool_round(
                     lost.append(job)
                     continue
                 yield from results
-    except BaseException:  # interrupted (Ctrl-C, SIGTERM's SystemExit...): stop the graders now
+    except BaseException:  # interrupted, a grader error, the caller gone: stop the graders now
         for process in list(getattr(pool, "_processes", {}).values()):
             process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True, cancel_futures=True)
     return lost, list(reversed(pending))
-
-
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-def write_outputs(
-    results: dict[tuple[str, str], dict[str, Any]],
-    students: list[str],
-    exercises: list[str],
-    out: Path,
-    isolation: Isolation,
-) -> None:
-    """grades.csv and its side file _run.json (no student id starts with "_"), <student>.json and gradescope/<student>/results.json,
-    from the ledger alone."""
-    students = sorted(set(students))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *exercises, "total"])
-    for student in students:
-        mine = [results[(student, e)] for e in exercises if (student, e) in results]
-        scores = {r["exercise"]: r["score"] for r in mine}
-        writer.writerow(
-            [student, *(_fmt(scores.get(e, 0.0)) for e in exercises), _fmt(sum(scores.values()))]
-        )
-        public = [{k: v for k, v in r.items()} for r in mine]
-        for r in public:
-            r["tests"] = [
-                {k: t[k] for k in ("name", "score", "max_score", "status", "message", "hint")}
-                for t in r["tests"]
-            ]
-        _write(out / f"{student}.json", json.dumps(public, indent=2, sort_keys=True) + "\n")
-        gradescope = gradescope_results(mine)
-        gradescope["output"] = f"sandbox: {isolation.describe()}"
-        _write(
-            out / "gradescope" / student / "results.json",
-            json.dumps(gradescope, indent=2) + "\n",
-        )
-    _write(out / "grades.csv", buffer.getvalue())
-    run = {"isolation": isolation.to_json(), "exercises": exercises, "students": len(students)}
-    _write(out / "_run.json", json.dumps(run, indent=2, sort_keys=True) + "\n")
-
-
-def gradescope_results(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Gradescope's results.json: hidden tests become visible once grades are published."""
-    tests = []
-    for r in results:
-        for t in r["tests"]:
-            lines = [t["message"]] if t["message"] else []
-            if t.get("hint"):
-                lines.append(f"hint: {t['hint']}")
-            if t.get("output"):
-                lines.append("output:\n" + t["output"])
-            tests.append(
-                {
-                    "name": f"{r['exercise']}: {t['name']}",
-                    "score": t["score"],
-                    "max_score": t["max_score"],
-                    "status": "passed" if t["status"] == "passed" else "failed",
-                    "output": "\n".join(lines) or "passed",
-                    "visibility": "after_published" if t.get("hidden") else "visible",
-                }
-            )
-    return {"score": sum(t["score"] for t in tests), "tests": tests, "visibility": "visible"}
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

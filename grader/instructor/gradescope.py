@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.course import Course
-from grader.errors import UserError
+from grader.errors import GraderError, UserError
 from grader.generate.pipeline import require_generated
 from grader.instructor.assignment import Assignment, _copy_package
+from grader.instructor.secret import SECRET_FILE, class_secret
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, to build the autograder image.
@@ -71,8 +72,13 @@ def build(a: Assignment, course: Course, out: Path) -> list[str]:
                     shutil.copy(src, root / "solutions" / src.name)
             for src in (course.stub(e), course.public_tests(e)):
                 shutil.copy(src, root / "exercises" / src.name)
+        secret = class_secret(course)  # the run seeds as `dlgrade grade` does: same grades
+        (root / "solutions" / SECRET_FILE).write_text(secret + "\n", encoding="ascii")
         (root / "course.yaml").write_text(
-            json.dumps({"title": a.title, "exercises": a.exercises}), encoding="utf-8"
+            json.dumps(
+                {"title": a.title, "exercises": a.exercises, "time_budget": course.time_budget}
+            ),
+            encoding="utf-8",
         )
         shutil.copy(a.path, root / "assignment.yaml")
         _copy_package(root)
@@ -93,15 +99,6 @@ def build(a: Assignment, course: Course, out: Path) -> list[str]:
                     z.writestr(info, path.read_bytes())
                     names.append(name)
     return names
-
-
-def _find(submission: Path, filename: str) -> Path | None:
-    """The student's file, at the top of the submission or in a folder they uploaded."""
-    found = sorted(submission.rglob(filename), key=lambda p: (len(p.parts), str(p)))
-    found = [
-        p for p in found if not any(part.startswith(".") or part == "__MACOSX" for part in p.parts)
-    ]
-    return found[0] if found else None
 
 
 def student_id(metadata: Path) -> str:
@@ -125,30 +122,53 @@ def run(
     """Grades one Gradescope submission into results.json, each exercise scaled to its weight
     (the weights of the assignment add up to 100 points). One student per run: the ``uid``
     isolation level is enough; below it the run is refused unless ``trusted``."""
-    from grader.instructor.grade import grade_file, gradescope_results, missing_result
+    from grader.instructor.grade import grade_file, missing_result
+    from grader.instructor.notebooks import solution_module_from
+    from grader.instructor.outputs import gradescope_results
+    from grader.instructor.submissions import find
     from grader.sandbox.isolation import detect, require
 
     isolation = detect((course.solutions_dir, results.parent.resolve()))
     require(isolation, "uid", "a Gradescope run", trusted)
+    secret = class_secret(course, create=False)
     who = student_id(metadata)
     total_weight = sum(a.weights.values())
     exercise_results = []
     notes: list[str] = [f"sandbox: {isolation.describe()}"]
-    found = {e: _find(submission, f"{e}.py") for e in a.weights}
-    for exercise, weight in a.weights.items():
-        path = found[exercise]
-        if path is None:
-            data = missing_result(course, exercise, f"no file {exercise}.py in the submission")
-            notes.append(f"{exercise}.py was not found in the submission")
-        else:
-            data, run_notes = grade_file(course, exercise, path, who, isolation)
-            notes += run_notes
-        full = sum(t["max_score"] for t in data["tests"]) or 1.0
-        scale = 100.0 * weight / total_weight / full
-        for t in data["tests"]:
-            t["score"] *= scale
-            t["max_score"] *= scale
-        exercise_results.append(data)
+    with tempfile.TemporaryDirectory(prefix="dlgrade-staged-") as tmp:
+        for exercise, weight in a.weights.items():
+            # the same safe reading as a class: regular files only, near misses said
+            others = frozenset(f"{e}.{x}" for e in course.exercises for x in ("py", "ipynb"))
+            found = find(submission.parent, submission.name, exercise, others=others)
+            notes += list(found.notes)
+            shown = found.shown_as.split("/", 1)[-1]
+            if found.content is None:
+                reason = (found.problem or "").replace(f"{submission.name}/", "")
+                reason = reason.replace(f" in the submission of {submission.name}", "")
+                data = missing_result(course, exercise, reason or "nothing to grade")
+                notes.append(f"{exercise}: {data['tests'][0]['message']}")
+            else:
+                content = found.content
+                if found.kind == "ipynb":
+                    content = solution_module_from(content, shown).encode()
+                staged = Path(tmp) / f"{exercise}.py"
+                staged.write_bytes(content)
+                data, run_notes = grade_file(
+                    course, exercise, staged, who, isolation, secret=secret, shown_as=shown
+                )
+                broken = [t for t in data["tests"] if t["status"] == "grader_error"]
+                if broken:  # the instructor's problem: never charged to the student
+                    raise GraderError(
+                        f"{exercise}, {broken[0]['name']}: the grader's own code failed: "
+                        f"{broken[0]['message']}"
+                    )
+                notes += run_notes
+            full = sum(t["max_score"] for t in data["tests"]) or 1.0
+            scale = 100.0 * weight / total_weight / full
+            for t in data["tests"]:
+                t["score"] *= scale
+                t["max_score"] *= scale
+            exercise_results.append(data)
     out = gradescope_results(exercise_results)
     out["score"] = round(out["score"], 4)  # the sum of the exact scores, then rounded
     for t in out["tests"]:

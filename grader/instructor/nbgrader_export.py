@@ -198,6 +198,13 @@ def _copy_graders(course: Course, target: Path, exercises: list[str], public: bo
     for source in sources:
         shutil.copy(source, folder / source.name)
         written.append(folder / source.name)
+    if not public:  # autograde seeds as `dlgrade grade` does: by id and the class secret
+        from grader.instructor.secret import SECRET_FILE, class_secret
+
+        secret = folder / SECRET_FILE
+        secret.write_text(class_secret(course) + "\n", encoding="ascii")
+        secret.chmod(0o600)
+        written.append(secret)
     text = yaml.safe_dump({"title": course.title, "exercises": listed}, sort_keys=False)
     existing.write_text(
         "# The graders of the exported exercises, written by `dlgrade nbgrader export`.\n" + text,

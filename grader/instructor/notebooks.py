@@ -16,7 +16,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from grader.errors import UserError, display_path
+from grader.errors import display_path
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # a notebook with large outputs is still far below this
 # IPython's line magics and shell escapes: not Python, kept as comments so line numbers stay
@@ -73,10 +73,35 @@ def solution_module(path: Path, shown_as: str | None = None) -> str:
     submission scores 0 with that message, and the rest of the class is graded as usual."""
     shown = shown_as or display_path(path)
     try:
-        cells = solution_cells(read_notebook(path))
+        notebook = read_notebook(path)
     except NotebookError as exc:
-        reason = f"{shown} is not a notebook dlgrade can grade: {exc}"
-        return f"# {reason}\nraise ImportError({reason!r})\n"
+        return _refusal(shown, exc)
+    return _module(notebook, shown)
+
+
+def solution_module_from(data: bytes, shown_as: str) -> str:
+    """:func:`solution_module` of a notebook's bytes (read safely by the caller)."""
+    try:
+        notebook = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _refusal(shown_as, NotebookError("it cannot be read (UnicodeDecodeError)"))
+    except ValueError as exc:
+        return _refusal(shown_as, NotebookError(f"it is not JSON ({exc})"))
+    if not isinstance(notebook, dict):
+        return _refusal(shown_as, NotebookError("it is not a notebook (JSON, but no object)"))
+    return _module(notebook, shown_as)
+
+
+def _refusal(shown: str, exc: NotebookError) -> str:
+    reason = f"{shown} is not a notebook dlgrade can grade: {exc}"
+    return f"# {reason}\nraise ImportError({reason!r})\n"
+
+
+def _module(notebook: dict[str, Any], shown: str) -> str:
+    try:
+        cells = solution_cells(notebook)
+    except NotebookError as exc:
+        return _refusal(shown, exc)
     numbers = ", ".join(str(n) for n, _ in cells) or "none"
     which = "cell" if len(cells) == 1 else "cells"
     parts = [f"# The solution cells of {shown} ({which} {numbers}), extracted by dlgrade grade.\n"]
@@ -86,65 +111,3 @@ def solution_module(path: Path, shown_as: str | None = None) -> str:
         lines = [_MAGIC.sub(r"\1# (IPython, not run) \2", line) for line in source.splitlines()]
         parts.append(f"\n# -- cell {number}\n" + "\n".join(lines) + "\n")
     return "".join(parts)
-
-
-def extract(notebook: Path, target: Path, shown_as: str | None = None) -> Path:
-    """Writes the solution module of ``notebook`` to ``target`` (only when it changed)."""
-    text = solution_module(notebook, shown_as)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        target.write_text(text, encoding="utf-8")
-    return target
-
-
-def notebook_of(student_dir: Path, exercise: str, assignment: str | None) -> Path | None:
-    """The notebook of ``exercise`` in a student's folder: ``<exercise>.ipynb`` at its top, or
-    nbgrader's ``<assignment>/<exercise>.ipynb`` (``submitted/<student>/<assignment>/``). With
-    several assignment folders holding that notebook, ``assignment`` must say which."""
-    if assignment is not None:
-        path = student_dir / assignment / f"{exercise}.ipynb"
-        return path if path.is_file() else None
-    top = student_dir / f"{exercise}.ipynb"
-    if top.is_file():
-        return top
-    found = sorted(
-        p
-        for p in student_dir.glob(f"*/{exercise}.ipynb")
-        if p.is_file() and not p.parent.name.startswith(".")
-    )
-    if len(found) > 1:
-        names = ", ".join(p.parent.name for p in found)
-        raise UserError(
-            f"{display_path(student_dir)}: {exercise}.ipynb is in several assignments ({names}); "
-            "say which with --assignment"
-        )
-    return found[0] if found else None
-
-
-def submission_file(
-    student_dir: Path, exercise: str, workdir: Path, assignment: str | None = None
-) -> Path:
-    """What to grade for ``exercise`` of one student: ``<exercise>.py`` when there is one, else
-    the module extracted from their notebook into ``workdir``; the missing ``.py`` path when
-    there is neither. With ``assignment`` (nbgrader's layout), only that assignment's notebook."""
-    if assignment is None:
-        py = student_dir / f"{exercise}.py"
-        if py.is_file():
-            return py
-    notebook = notebook_of(student_dir, exercise, assignment)
-    if notebook is None:
-        return student_dir / f"{exercise}.py"
-    shown = f"{student_dir.name}/{notebook.relative_to(student_dir).as_posix()}"
-    return extract(notebook, workdir / student_dir.name / f"{exercise}.py", shown)
-
-
-def check_layout(
-    submissions: Path, students: list[str], exercises: list[str], assignment: str | None
-) -> None:
-    """Stops before grading when a student's notebook of an exercise cannot be told apart
-    (several nbgrader assignments hold it and ``assignment`` does not say which)."""
-    for student in students:
-        for exercise in exercises:
-            if assignment is None and (submissions / student / f"{exercise}.py").is_file():
-                continue
-            notebook_of(submissions / student, exercise, assignment)

@@ -46,8 +46,33 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+PROBLEMS = (  # what the per-student table names, by the words of the results' messages
+    ("timeout", "timeouts"),
+    ("syntax error", "syntax error"),
+    ("is not allowed", "forbidden import"),
+    ("grader_error", "grader error"),
+    ("no file ", "missing file"),
+    ("only regular files", "not a regular file"),
+    ("stopped the grading process", "ended its grading process"),
+)
+
+
+def _problems(result: dict[str, Any]) -> list[str]:
+    """The kinds of trouble a student's result shows (beyond wrong answers)."""
+    found = []
+    for needle, label in PROBLEMS:
+        for t in result["tests"]:
+            text = t["status"] if needle in ("timeout", "grader_error") else t.get("message", "")
+            if needle in text:
+                found.append(label)
+                break
+    return found
+
+
 def build_report(
-    results: dict[tuple[str, str], dict[str, Any]], title: str = "Grade report"
+    results: dict[tuple[str, str], dict[str, Any]],
+    title: str = "Grade report",
+    order: list[str] | None = None,
 ) -> str:
     if not results:
         raise UserError("no graded submissions to report on (run dlgrade grade first)")
@@ -56,7 +81,9 @@ def build_report(
     except ImportError:
         raise UserError("the report draws with matplotlib: pip install -e '.[plot]'") from None
     students = sorted({s for s, _ in results})
-    exercises = list(dict.fromkeys(e for _, e in sorted(results, key=lambda k: k[1])))
+    present = {e for _, e in results}
+    exercises = [e for e in (order or []) if e in present]
+    exercises += sorted(present - set(exercises))  # course order first, then any other
     max_of = {e: next(r["max_score"] for (s, x), r in results.items() if x == e) for e in exercises}
     totals = [
         sum(results[(s, e)]["score"] for e in exercises if (s, e) in results) for s in students
@@ -95,13 +122,13 @@ def build_report(
         )
     parts.append("</div>")
     failed: Counter[tuple[str, str]] = Counter()
-    hints: Counter[tuple[str, str]] = Counter()
+    hints: Counter[tuple[str, str]] = Counter()  # students whose results name the mistake
     for (_, e), r in results.items():
         for t in r["tests"]:
             if t["status"] != "passed":
                 failed[(e, t["name"])] += 1
-            if t.get("hint"):
-                hints[(e, t["hint"])] += 1
+        for hint in {t["hint"] for t in r["tests"] if t.get("hint")}:
+            hints[(e, hint)] += 1
     n = len(students)
     parts += [
         "<h2>Tests most often failed</h2>",
@@ -111,11 +138,32 @@ def build_report(
         ),
         "<h2>Mistakes most often named</h2>",
         _table(
-            ["exercise", "mistake (the hint students read)", "times named"],
+            ["exercise", "mistake (the hint students read)", "students"],
             [[e, h, c] for (e, h), c in hints.most_common(15)],
         )
         if hints
         else "<p>No known mistake was named.</p>",
+        "<h2>Students</h2>",
+        _table(
+            ["student", *exercises, "total", "problems"],
+            [
+                [
+                    s,
+                    *(
+                        f"{results[(s, e)]['score']:g}" if (s, e) in results else "-"
+                        for e in exercises
+                    ),
+                    f"{sum(results[(s, e)]['score'] for e in exercises if (s, e) in results):g}",
+                    "; ".join(
+                        f"{e}: {', '.join(p)}"
+                        for e in exercises
+                        if (s, e) in results and (p := _problems(results[(s, e)]))
+                    )
+                    or "-",
+                ]
+                for s in students
+            ],
+        ),
     ]
     style = (
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -126,7 +174,7 @@ def build_report(
 
 
 def write_report(grades_dir: Path, out: Path) -> None:
-    from grader.instructor.grade import Ledger
+    from grader.instructor.ledger import Ledger
 
     db = grades_dir / "grading.sqlite"
     if not db.is_file():
@@ -138,4 +186,10 @@ def write_report(grades_dir: Path, out: Path) -> None:
         results = ledger.results()
     finally:
         ledger.close()
-    out.write_text(build_report(results), encoding="utf-8")
+    order: list[str] = []
+    run = grades_dir / "_run.json"
+    if run.is_file():
+        import json
+
+        order = list(json.loads(run.read_text(encoding="utf-8")).get("exercises", []))
+    out.write_text(build_report(results, order=order), encoding="utf-8")

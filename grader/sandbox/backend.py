@@ -198,6 +198,7 @@ class SandboxBackend:
         self._forbidden: str | None = None
         self._has: dict[str, bool] = {}
         self._worker: Worker | None = None
+        self._seen_as = ""  # where the worker sees the submission
         self._sandbox = sandbox
         self._owns_sandbox = sandbox is None
         self._error = check_source(self.path, self.display_path)
@@ -221,6 +222,7 @@ class SandboxBackend:
             self._error = f"the sandbox for {self.display_path} could not start: {exc}"
             return
         self._req, self._resp, self._out = worker.request, worker.answer, worker.output
+        self._seen_as = worker.path
         os.set_blocking(self._out, False)
         try:
             hello = self._exchange(
@@ -237,7 +239,7 @@ class SandboxBackend:
             return
         self._note_forbidden(hello)
         if hello.get("error"):
-            self._error = clean_text(hello["error"])
+            self._error = clean_text(self._stable(str(hello["error"])))
 
     # -- talking to the worker -------------------------------------------------------------------
     def _exchange(self, message: dict[str, Any], time_limit: float) -> dict[str, Any]:
@@ -310,10 +312,20 @@ class SandboxBackend:
         """The submission's output of this call, made harmless, into the test's captured output."""
         if not kept and not dropped:
             return
-        safe = clean_text(kept.decode("utf-8", "replace"), OUTPUT_KEEP)
+        safe = clean_text(self._stable(kept.decode("utf-8", "replace")), OUTPUT_KEEP)
         if dropped:
             safe += f"\n[{dropped} more bytes of output dropped]\n"
         sys.stdout.write(safe)
+
+    def _stable(self, text: str) -> str:
+        """``text`` with the sandbox's own paths (a temporary folder outside bubblewrap) written
+        as the submission's name: the same output gives the same bytes on every run."""
+        if self._seen_as:
+            text = text.replace(self._seen_as, self.display_path)
+        if self._sandbox is not None:
+            for path in self._sandbox.private_paths():
+                text = text.replace(path, "<sandbox>")
+        return text
 
     def _exit_text(self) -> str:
         if self._worker is None or self._sandbox is None:
@@ -399,7 +411,10 @@ class SandboxBackend:
     ) -> RawCall:
         message = {"op": "call", "name": name, "n": n, "args": list(args), "kwargs": kwargs}
         message["time_limit"] = float(time_limit)
-        return raw_call(self._request(message, time_limit), args, kwargs)
+        answer = self._request(message, time_limit)
+        if isinstance(answer.get("error"), str):
+            answer["error"] = self._stable(answer["error"])
+        return raw_call(answer, args, kwargs)
 
     def new(self, factory: str, args: tuple, kwargs: dict) -> RawCall:
         message = {"op": "new", "factory": factory, "args": list(args), "kwargs": kwargs}

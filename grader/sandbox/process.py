@@ -120,6 +120,14 @@ class Sandbox:
         """Where a worker of this sandbox sees ``file``."""
         return f"{self._cwd}/{Path(file).name}"
 
+    def private_paths(self) -> list[str]:
+        """The folders of this sandbox that a worker's messages may show (they differ from run
+        to run outside bubblewrap), longest first."""
+        paths = [self._cwd]
+        if self._tmp is not None:
+            paths.append(str(self._tmp))
+        return sorted({p for p in paths if p}, key=len, reverse=True)
+
     # -- the zygote's process ----------------------------------------------------------------
     def _start(self) -> None:
         _become_subreaper()
