@@ -49,6 +49,8 @@ QUESTION_KEYS = {
     "fixed_order",
     "generator",
     "params",
+    "source",  # the paper or lecture the question is about
+    "author",  # who wrote it (a student's accepted proposal credits them here)
 }
 
 
@@ -182,6 +184,9 @@ def _question(
     difficulty = raw.get("difficulty", 1)
     if difficulty not in (1, 2, 3):
         bad(f"difficulty must be 1, 2 or 3, not {difficulty!r}")
+    for key in ("source", "author"):
+        if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
+            bad(f"{key} must be non-empty text")
     tags = raw.get("tags", [])
     if not _strings(tags):
         bad("tags must be a list of strings")
@@ -224,6 +229,14 @@ def _question(
     if problem and not missing:
         bad(problem)
     return q
+
+
+def check_question(raw: dict[str, Any], path: Path, topic: str) -> list[Problem]:
+    """Everything wrong with one question written as a mapping, by the rules of a bank file
+    (a proposed question is checked by this before it can enter a bank)."""
+    problems: list[Problem] = []
+    _question(dict(raw), path, topic, 0, problems)
+    return problems
 
 
 def _cache_file(path: Path) -> Path:
