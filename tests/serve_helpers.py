@@ -19,19 +19,22 @@ from pathlib import Path
 
 import httpx
 
-BANK = """\
+BANK = (
+    """\
 topic: alpha
 title: Alpha
 questions:
-""" + "".join(
-    f"""  - id: alpha-{i}
+"""
+    + "".join(
+        f"""  - id: alpha-{i}
     text: "Alpha question {i}: which is right? $\\\\sigma(z_{i})$"
     choices: ["right {i}", "wrong {i}a", "wrong {i}b", "wrong {i}c"]
     answer: 0
     explanation: "EXPLANATION-alpha-{i}"
 """
-    for i in range(6)
-) + """  - id: alpha-code
+        for i in range(6)
+    )
+    + """  - id: alpha-code
     text: |
       What does this print?
 
@@ -42,6 +45,7 @@ questions:
     answer: 0
     explanation: "EXPLANATION-alpha-code"
 """
+)
 BANK_BETA = """\
 topic: beta
 questions:
@@ -192,7 +196,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(exam: Path, database: str | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def server_process(
+    exam: Path, database: str | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """`dlgrade serve EXAM --port P` on 127.0.0.1, ready; yields (base url, process)."""
     proc, base = start_server(exam, database)
     try:
@@ -201,9 +207,21 @@ def server_process(exam: Path, database: str | None = None) -> Iterator[tuple[st
         stop(proc)
 
 
-def start_server(exam: Path, database: str | None = None, port: int | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    exam: Path, database: str | None = None, port: int | None = None
+) -> tuple[subprocess.Popen, str]:
     port = port or free_port()
-    cmd = [sys.executable, "-m", "grader", "serve", str(exam), "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader",
+        "serve",
+        str(exam),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     if database:
         cmd += ["--database", database]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -258,12 +276,24 @@ def postgres_cluster() -> Iterator[str]:
     )
     run(bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
     run(
-        bin_dir / "pg_ctl", "-D", data, "-w", "-t", "60", "-l", root / "log",
-        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on",
+        bin_dir / "pg_ctl",
+        "-D",
+        data,
+        "-w",
+        "-t",
+        "60",
+        "-l",
+        root / "log",
+        "-o",
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on",
         "start",
     )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(root, ignore_errors=True)

@@ -55,7 +55,7 @@ def to_html(text: str) -> Markup:
 
 def _paragraphs(text: str) -> list[str]:
     return [
-        f"<p>{inline(' '.join(p.split(chr(10))))}</p>"
+        f"<p>{inline(' '.join(line.strip() for line in p.strip().splitlines()))}</p>"
         for p in re.split(r"\n\s*\n", text)
         if p.strip()
     ]
