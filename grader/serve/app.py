@@ -392,8 +392,12 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
 
     from grader.serve.dashboard import dashboard_routes
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204)
+
     return [
         Route("/", home),
+        Route("/favicon.ico", favicon),
         Route("/signin", signin, methods=["GET", "POST"]),
         Route("/signin/{token}", signin_link, methods=["GET", "POST"]),
         Route("/instructor", instructor_signin, methods=["GET", "POST"]),

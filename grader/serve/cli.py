@@ -105,7 +105,16 @@ def run_cmd(
             err=True,
         )
     sys.stdout.flush()
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    # students' connections idle between questions: keep them open longer than uvicorn's 5 s, so a
+    # save never races the server closing its connection
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=75,
+    )
 
 
 @serve.command("codes")
