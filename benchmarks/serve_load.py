@@ -4,6 +4,7 @@ server acknowledged (zero lost, zero duplicated).
 
     python benchmarks/serve_load.py                       # 300 students x 20 questions, SQLite
     python benchmarks/serve_load.py --students 20 --questions 5 --think 0 0.2
+    python benchmarks/serve_load.py --think 10 30 --out benchmarks/serve_load_paced.json
     python benchmarks/serve_load.py --database postgresql://postgres@127.0.0.1:5432/postgres
 
 The server is a real `dlgrade serve` process on the course's own banks; the students are
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import random
 import re
@@ -114,6 +116,15 @@ def start_server(exam: Path, port: int) -> subprocess.Popen:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("the server did not start within 60 s")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _fields(html: str) -> dict[str, str]:
@@ -229,6 +240,9 @@ def run(
         proc = start_server(exam, port)
         tally = Tally()
         rng = random.Random(seed)
+        load_before = os.getloadavg()[0]
+        client_cpu = time.process_time()
+        server_cpu = process_cpu(proc.pid)
         started = time.monotonic()
         try:
 
@@ -257,11 +271,14 @@ def run(
 
             asyncio.run(main())
         finally:
+            server_cpu = process_cpu(proc.pid) - server_cpu
+            client_cpu = time.process_time() - client_cpu
             proc.terminate()
             proc.wait(30)
         elapsed = time.monotonic() - started
         checked = check_database(exam, tally)
     ms = lambda v: round(v * 1000, 1)  # noqa: E731
+    requests = len(tally.save_latency) + len(tally.page_latency)  # the start and sign-in aside
     return {
         "students": students,
         "questions": questions,
@@ -284,6 +301,11 @@ def run(
             "p99": ms(percentile(tally.page_latency, 99)),
         },
         "saves_per_second": round(len(tally.save_latency) / elapsed, 1),
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, requests), 2),
+        "server_cpu_seconds": round(server_cpu, 1),
+        "client_cpu_seconds": round(client_cpu, 1),
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "total_seconds": round(elapsed, 1),
         **checked,
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
@@ -312,8 +334,12 @@ def main() -> None:
     )
     parser.add_argument("--database", default=None, help="postgresql://... (default: SQLite)")
     parser.add_argument(
-        "--no-json", action="store_true", help="do not write benchmarks/serve_load.json"
+        "--out",
+        type=Path,
+        default=REPO / "benchmarks" / "serve_load.json",
+        help="the JSON to write",
     )
+    parser.add_argument("--no-json", action="store_true", help="write no JSON")
     args = parser.parse_args()
     result = run(
         args.students,
@@ -332,9 +358,8 @@ def main() -> None:
         f" · p95 target < 100 ms: {'met' if result['save_ms']['p95'] < 100 else 'NOT met'}"
     )
     if not args.no_json:
-        out = REPO / "benchmarks" / "serve_load.json"
-        out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {out}")
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.out}")
     sys.exit(0 if ok else 1)
 
 

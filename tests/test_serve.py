@@ -358,6 +358,20 @@ def test_grace_from_the_dashboard_extends_the_open_question(setup) -> None:
     )
 
 
+def test_grace_granted_while_the_server_is_down_gives_back_the_lost_time(setup) -> None:
+    s = setup(seconds=60)
+    st = s.student()
+    q = st.question()
+    s.clock.now += 100  # the server is down; the deadline passes meanwhile
+    r = CliRunner().invoke(cli, ["serve", "grace", str(s.path), "--seconds", "100"])
+    assert r.exit_code == 0 and "100 s more for 1 open question" in r.output
+    s.restart()
+    st.http = TestClient(s.app, base_url="http://127.0.0.1", cookies=st.http.cookies)
+    again = st.question()
+    assert again.position == 0 and again.remaining == pytest.approx(60)
+    assert st.save(q, 0).status_code == 200
+
+
 def test_the_heartbeat_reports_the_time_left_and_never_opens_a_question(setup) -> None:
     s = setup(seconds=30)
     st = s.student()
@@ -480,16 +494,16 @@ def test_sign_in_is_rate_limited(setup) -> None:
     s = setup()
     c = s.client()
     csrf = field(c.get("/instructor").text, "csrf")
-    codes = [
-        c.post(
-            "/instructor", data={"user": "instructor", "password": f"guess {i}", "csrf": csrf}
-        ).status_code
+    tries = [
+        c.post("/instructor", data={"user": "instructor", "password": f"guess {i}", "csrf": csrf})
         for i in range(10)
     ]
-    assert codes == [401] * 10
+    assert [r.status_code for r in tries] == [401] * 10
     r = c.post("/instructor", data={"user": "instructor", "password": PASSWORD, "csrf": csrf})
-    assert r.status_code == 429
+    assert r.status_code == 429  # even the right password, for a minute
     csrf = field(c.get("/signin").text, "csrf")
+    tries = [c.post("/signin", data={"code": f"AAAAA-AAA{i:02d}", "csrf": csrf}) for i in range(30)]
+    assert [r.status_code for r in tries] == [401] * 30
     assert c.post("/signin", data={"code": s.codes["s001"], "csrf": csrf}).status_code == 429
 
 
@@ -703,6 +717,17 @@ def test_the_password_command_stores_an_argon2_hash(tmp_path: Path) -> None:
     db.dispose()
 
 
+def test_the_shipped_exam_files_draw_from_the_course_banks() -> None:
+    from conftest import REPO
+
+    from grader.serve.attempts import exam_bank
+
+    bank = load([REPO / "quizzes"])
+    for name in ("practice", "final"):
+        exam = load_exam(REPO / "exams" / f"{name}.yaml")
+        assert len(exam_bank(exam, bank).questions) >= exam.n and exam.roster
+
+
 def test_the_quiz_does_not_load_the_web_stack() -> None:
     code = (
         "import sys; from click.testing import CliRunner; from grader.cli import cli; "
@@ -717,3 +742,38 @@ def test_the_quiz_does_not_load_the_web_stack() -> None:
         timeout=120,
     )
     assert out.stdout.split() == ["0", "[]"], out.stderr
+
+
+def test_sqlite_writes_in_a_group_are_each_committed_before_they_return(tmp_path: Path) -> None:
+    """Concurrent writers share transactions (one fsync for many), yet each write is in the
+    database, as another connection sees it, the moment its block returns; one that fails
+    undoes only its own change."""
+    db = Database(f"sqlite:///{tmp_path / 'g.sqlite'}")
+    db.create()
+    seen_missing: list[str] = []
+    failures: list[str] = []
+
+    def writer(i: int) -> None:
+        try:
+            with db.write() as conn:
+                db.set_meta(conn, f"k{i}", str(i))
+                if i % 10 == 3:
+                    raise ValueError("this request fails")
+        except ValueError:
+            failures.append(f"k{i}")
+            return
+        with db.read() as conn:  # another connection, right after the return
+            if db.get_meta(conn, f"k{i}") != str(i):
+                seen_missing.append(f"k{i}")
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert seen_missing == [] and len(failures) == 6
+    with db.read() as conn:
+        assert [db.get_meta(conn, f) for f in failures] == [None] * 6
+        assert sum(db.get_meta(conn, f"k{i}") is not None for i in range(60)) == 54
+    assert db._group.group < 60  # at least some requests shared a commit
+    db.dispose()

@@ -54,7 +54,7 @@ def fmt_time(t: float | None) -> str:
 
 
 class Server:
-    """What the routes share: the exam, its bank, the database, the clock, the sign-in limiter."""
+    """What the routes share: the exam, its bank, the database, the clock, the sign-in limits."""
 
     def __init__(
         self, exam: Exam, bank: Bank, bank_folder: Path, db: Database, clock: Callable[[], float]
@@ -62,7 +62,10 @@ class Server:
         self.exam, self.full_bank, self.db, self.clock = exam, bank, db, clock
         self.proposals_folder = exam.proposals_into or bank_folder
         self.attempts = Attempts(exam, bank, db, clock)
-        self.limiter = auth.RateLimit()
+        # failed sign-ins per address and minute: a lecture hall may share one address, and a
+        # code has 50 random bits, so students get more tries than the instructor's password
+        self.code_limiter = auth.RateLimit(limit=30)
+        self.password_limiter = auth.RateLimit(limit=10)
         self.started = clock()
         with db.write() as conn:
             db.sync_roster(conn, exam.roster)
@@ -138,7 +141,7 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
             return s.page(request, "signin.html")
         form = await s.form(request)
         client = _client(request)
-        if s.limiter.blocked("ip:" + client):
+        if s.code_limiter.blocked(client):
             return s.page(request, "signin.html", 429, error="too many tries: wait a minute")
         code = auth.normalise_code(form.get("code", ""))
 
@@ -148,7 +151,7 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
 
         sid = await run_in_threadpool(spend)
         if sid is None:
-            s.limiter.failed("ip:" + client)
+            s.code_limiter.failed(client)
             return s.page(
                 request, "signin.html", 401, error="that code is not valid, or it was used already"
             )
@@ -161,7 +164,7 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
             return s.page(request, "signin_link.html", token=token)
         await s.form(request)
         client = _client(request)
-        if s.limiter.blocked("ip:" + client):
+        if s.code_limiter.blocked(client):
             return s.page(request, "signin.html", 429, error="too many tries: wait a minute")
 
         def spend() -> str | None:
@@ -170,7 +173,7 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
 
         sid = await run_in_threadpool(spend)
         if sid is None:
-            s.limiter.failed("ip:" + client)
+            s.code_limiter.failed(client)
             return s.page(
                 request, "signin.html", 401, error="that link is not valid, or it was used already"
             )
@@ -181,8 +184,8 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
         if request.method == "GET":
             return s.page(request, "instructor_signin.html")
         form = await s.form(request)
-        keys = ("ip:" + _client(request), "instructor")
-        if s.limiter.blocked(*keys):
+        client = _client(request)
+        if s.password_limiter.blocked(client):
             return s.page(
                 request, "instructor_signin.html", 429, error="too many tries: wait a minute"
             )
@@ -192,7 +195,7 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
                 return auth.check_password(db, conn, form.get("password", ""))
 
         if form.get("user") != exam.instructor or not await run_in_threadpool(check):
-            s.limiter.failed(*keys)
+            s.password_limiter.failed(client)
             return s.page(request, "instructor_signin.html", 401, error="wrong user or password")
         _sign_in(request, "instructor")
         return RedirectResponse("/dashboard", 303)
@@ -268,14 +271,14 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
 
         def work() -> Refused | None:
             with db.write() as conn:  # the commit happens before the reply below
-                attempt = db.attempt_of(conn, sid, lock=True)
+                attempt = s.attempts.load(conn, sid, lock=True)
                 if attempt is None or not hmac.compare_digest(
-                    form.get("item", ""), s.item_token(attempt.id, position)
+                    form.get("item", ""), s.item_token(attempt.row.id, position)
                 ):
                     db.log(conn, sid, "refused", f"foreign question (position {position})")
                     return Refused("that question is not one of yours", 403)
                 try:
-                    s.attempts.answer(conn, sid, position, letter)
+                    s.attempts.answer(attempt, position, letter)
                 except Refused as refused:
                     db.log(conn, sid, "refused", f"position {position}: {refused.reason}")
                     return refused
@@ -323,7 +326,7 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
                     return {"started": False}
                 session = attempt.session
                 session.tick()
-                db.touch(conn, attempt.row.id, s.clock())
+                s.attempts.seen(attempt)
                 item = session.current
                 remaining = None
                 if item is not None and item.deadline is not None and item.status == "open":

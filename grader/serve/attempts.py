@@ -25,6 +25,7 @@ from grader.serve.db import AttemptRow, Database
 from grader.serve.exam import Exam
 
 Clock = Callable[[], float]
+SEEN_EVERY = 5.0  # seconds between two notes of a student's last request
 
 
 def exam_bank(exam: Exam, bank: Bank) -> Bank:
@@ -88,10 +89,12 @@ class DbRecorder:
 
 @dataclass
 class Attempt:
-    """A restored attempt: its row and its Session (whose recorder writes to ``conn``)."""
+    """A restored attempt: its row and its Session, whose recorder writes in ``conn``'s
+    transaction."""
 
     row: AttemptRow
     session: Session
+    conn: Connection
 
 
 class Attempts:
@@ -150,7 +153,14 @@ class Attempts:
             started_at=row.started,
             position=next((i for i, it in enumerate(items) if not it.closed), len(items)),
         )
-        return Attempt(row, session)
+        return Attempt(row, session, conn)
+
+    def seen(self, attempt: Attempt) -> None:
+        """Notes that the student's browser was heard from (every few seconds at most: the
+        dashboard calls a connection dropped after 30 s of silence)."""
+        now = self.clock()
+        if attempt.row.last_seen is None or now - attempt.row.last_seen >= SEEN_EVERY:
+            self.db.touch(attempt.conn, attempt.row.id, now)
 
     def current(self, conn: Connection, sid: str) -> Attempt | None:
         """The attempt after the rules have run on the clock: what ran out is closed, and the
@@ -161,18 +171,15 @@ class Attempts:
         attempt.session.show()
         if attempt.session.finished:
             self.db.attempt_finished(conn, attempt.row.id, self.clock())
-        self.db.touch(conn, attempt.row.id, self.clock())
+        self.seen(attempt)
         return attempt
 
-    def answer(self, conn: Connection, sid: str, position: int, letter: int | None) -> Feedback:
+    def answer(self, attempt: Attempt, position: int, letter: int | None) -> Feedback:
         """Saves ``letter`` (None: leaves the question unanswered) for the question at
-        ``position``, which must be the open one. Refused: another question, a closed one,
-        a save after the deadline, an unknown choice."""
-        attempt = self.load(conn, sid, lock=True)
-        if attempt is None:
-            raise Refused("you have not started the exam", 409)
+        ``position`` of an attempt loaded with its lock, which must be the open one. Refused:
+        another question, a closed one, a save after the deadline, an unknown choice."""
         session = attempt.session
-        self.db.touch(conn, attempt.row.id, self.clock())
+        self.seen(attempt)
         item = session.current
         if item is None:
             raise Refused("the exam is over: nothing more can be saved")

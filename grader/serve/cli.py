@@ -208,6 +208,35 @@ def password_cmd(app: Any, exam_path: Path, database: str | None) -> None:
     click.echo(f"password set: sign in at /instructor as {exam.instructor}")
 
 
+@serve.command("grace")
+@click.argument("exam_path", metavar="EXAM.yaml", type=EXAM_PATH)
+@click.option(
+    "--seconds", type=click.FloatRange(1, 3600), required=True, help="How many seconds more."
+)
+@click.option(
+    "--student", "student_ids", multiple=True, help="Only this student (repeatable; default: all)."
+)
+@click.option("--database", default=None, help=DATABASE_HELP)
+@click.pass_obj
+def grace_cmd(
+    app: Any, exam_path: Path, seconds: float, student_ids: tuple[str, ...], database: str | None
+) -> None:
+    """Grace after an outage: every open question gets SECONDS more (the dashboard does the same).
+
+    Run it while the server is down, before starting it again, so that questions which ran
+    out during the outage get their time back before any browser asks for them; a question
+    that was already closed stays closed.
+
+    \b
+    Example:
+      dlgrade serve grace exams/final.yaml --seconds 120
+    """
+    _, _, _, db = _open(app, exam_path, database)
+    with db.write() as conn:
+        granted = db.grace(conn, seconds, list(student_ids) or None)
+    click.echo(f"{seconds:g} s more for {granted} open question{'s' if granted != 1 else ''}")
+
+
 @serve.command("export")
 @click.argument("exam_path", metavar="EXAM.yaml", type=EXAM_PATH)
 @click.option(

@@ -107,14 +107,7 @@ def dashboard_routes(s: Server) -> list[Route]:  # noqa: C901 (one flat list of 
 
         def work() -> int:
             with db.write() as conn:
-                rows = [r for r in db.overview(conn) if r["attempt"] is not None]
-                if target != "*":
-                    rows = [r for r in rows if r["id"] == target]
-                granted = sum(db.grant_grace(conn, r["attempt"], seconds) for r in rows)
-                db.log(
-                    conn, None if target == "*" else target, "grace", f"{seconds:g} s to {granted}"
-                )
-                return granted
+                return db.grace(conn, seconds, None if target == "*" else [target])
 
         granted = await run_in_threadpool(work)
         back = "/dashboard" if target == "*" else f"/dashboard/student/{target}"

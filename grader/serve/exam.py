@@ -10,7 +10,7 @@ import csv
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,14 +103,14 @@ def _time(value: Any, path: Path, line: int, key: str) -> float:
     a time without an offset is the server's local time."""
     if isinstance(value, datetime):
         moment = value
-    elif isinstance(value, str) and not isinstance(value, date):
+    elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
             raise FileLineError(
                 path, line, f"{key}: {value!r} is not a time (write e.g. 2025-06-20 09:00)"
             ) from None
-    else:
+    else:  # a date without a time, a number
         raise FileLineError(
             path, line, f"{key}: {value!r} is not a time (write e.g. 2025-06-20 09:00)"
         )

@@ -19,12 +19,17 @@
     var left = (end - performance.now()) / 1000;
     show(left);
     if (left <= -0.3) {  // a little after the server's deadline: it has closed the question
-      location.replace("/exam");
+      moveOn();
       return;
     }
     setTimeout(tick, 200);
   }
-  tick();
+
+  function moveOn() {  // reload only once the server answers, so an outage shows no error page
+    fetch("/exam/ping", { cache: "no-store", credentials: "same-origin" })
+      .then(function () { location.replace("/exam"); })
+      .catch(function () { offline.hidden = false; setTimeout(moveOn, 3000); });
+  }
 
   function beat() {
     fetch("/exam/ping", { cache: "no-store", credentials: "same-origin" })
@@ -36,6 +41,7 @@
       })
       .catch(function () { offline.hidden = false; });
   }
+  tick();
   setInterval(beat, 10000);
 
   document.addEventListener("keydown", function (e) {
