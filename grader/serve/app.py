@@ -417,8 +417,10 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
     ]
 
 
-class NoStore:
-    """Pages are never cached: Back and a reload always ask the server, which shows what is open now."""
+class Headers:
+    """Headers on every reply. Pages are never cached: Back and a reload always ask the server,
+    which shows what is open now. ``Server-Timing`` says how long the application took (the
+    load test reads it, as do a browser's developer tools)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -427,11 +429,14 @@ class NoStore:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
+                took = (time.perf_counter() - started) * 1000
                 headers = list(message.get("headers", []))
                 headers += [
+                    (b"server-timing", f"app;dur={took:.1f}".encode()),
                     (b"cache-control", b"no-store"),
                     (b"x-frame-options", b"DENY"),
                     (b"x-content-type-options", b"nosniff"),
@@ -469,7 +474,7 @@ def create_app(
     app = Starlette(
         routes=routes(server),
         middleware=[
-            Middleware(NoStore),
+            Middleware(Headers),
             Middleware(
                 SessionMiddleware,
                 secret_key=server.secret,

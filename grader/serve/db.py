@@ -1,10 +1,11 @@
 """The exam server's data layer: every table and every SQL statement, for SQLite and PostgreSQL.
 
 SQLAlchemy Core, one engine per server. SQLite runs in WAL mode with
-``synchronous=FULL``, and each write transaction starts with ``BEGIN IMMEDIATE``
-under a process lock, so writers queue instead of failing; PostgreSQL locks the
-attempt's row (``SELECT ... FOR UPDATE``) for the length of a request. Either way a
-request's changes are committed before its reply is sent.
+``synchronous=FULL``; its writes go through one connection in groups (GroupCommit:
+``BEGIN IMMEDIATE``, a savepoint per request, one commit for the group), so writers
+queue instead of failing and share the disk's flush. PostgreSQL locks the attempt's row
+(``SELECT ... FOR UPDATE``) for the length of a request. Either way a request's changes
+are committed before its reply is sent.
 
 The ``items`` table has the columns of the terminal quiz's store (grader/quiz/store.py)
 plus the deadline, so the quiz's item analysis reads it unchanged.
