@@ -114,7 +114,7 @@ class Attempts:
         """The student's questions, choice orders and variants: reproducible from the seed."""
         return draw(self.bank, n=self.exam.n, seed=seed)
 
-    def total_seconds(self, started: float) -> float | None:
+    def total_seconds(self, started: float) -> float:
         """The attempt's total limit: the exam's, cut to the window's close."""
         limits = [self.exam.closes - started]
         if self.exam.total_minutes is not None:
@@ -169,8 +169,6 @@ class Attempts:
         if attempt is None:
             return None
         attempt.session.show()
-        if attempt.session.finished:
-            self.db.attempt_finished(conn, attempt.row.id, self.clock())
         self.seen(attempt)
         return attempt
 
