@@ -22,8 +22,6 @@ import os
 import platform
 import random
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,10 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from serve_helpers import issue_codes, start_server, stop  # noqa: E402
+
 FIELD = re.compile(r'name="(csrf|position|item)" value="([^"]*)"')
 CHOICES = re.compile(r'<input type="radio" name="choice" value="(\d)"')
 
@@ -46,12 +48,6 @@ class Tally:
     refused: int = 0
     errors: list[str] = field(default_factory=list)
     finished: int = 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_exam(
@@ -70,53 +66,6 @@ def make_exam(
         + (f"database: {database}\n" if database else "")
     )
     return exam
-
-
-def issue_codes(exam_path: Path) -> dict[str, str]:
-    sys.path.insert(0, str(REPO))
-    from grader.serve.auth import issue_codes as issue
-    from grader.serve.db import Database
-    from grader.serve.exam import load_exam
-
-    exam = load_exam(exam_path)
-    db = Database(exam.database_url())
-    db.create()
-    with db.write() as conn:
-        db.sync_roster(conn, exam.roster)
-        codes = {c.student: c.code for c in issue(db, conn, [s.id for s in exam.roster])}
-    db.dispose()
-    return codes
-
-
-def start_server(exam: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "grader",
-            "serve",
-            str(exam),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/signin", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the server did not start within 60 s")
 
 
 def process_cpu(pid: int) -> float:
@@ -240,8 +189,7 @@ def run(
     with tempfile.TemporaryDirectory(prefix="dlgrade-load-") as tmp:
         exam = make_exam(Path(tmp), students, questions, seconds, database)
         codes = issue_codes(exam)
-        port = free_port()
-        proc = start_server(exam, port)
+        proc, base = start_server(exam)
         tally = Tally()
         rng = random.Random(seed)
         load_before = os.getloadavg()[0]
@@ -254,7 +202,7 @@ def run(
                 stop_at = time.monotonic() + time_limit
                 tasks = [
                     student(
-                        f"http://127.0.0.1:{port}",
+                        base,
                         sid,
                         code,
                         questions,
@@ -277,8 +225,7 @@ def run(
         finally:
             server_cpu = process_cpu(proc.pid) - server_cpu
             client_cpu = time.process_time() - client_cpu
-            proc.terminate()
-            proc.wait(30)
+            stop(proc)
         elapsed = time.monotonic() - started
         checked = check_database(exam, tally)
     ms = lambda v: round(v * 1000, 1)  # noqa: E731

@@ -224,12 +224,14 @@ def start_server(
     ]
     if database:
         cmd += ["--database", database]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tempfile.TemporaryFile(mode="w+")  # never a pipe: a full one would stop the server
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: {proc.stdout.read() if proc.stdout else ''}")
+            log.seek(0)
+            raise RuntimeError(f"the server exited: {log.read()}")
         try:
             if httpx.get(base + "/signin", timeout=1).status_code == 200:
                 return proc, base

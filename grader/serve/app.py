@@ -136,49 +136,36 @@ def routes(s: Server) -> list[Route | Mount]:  # noqa: C901 (one flat list of sm
             return RedirectResponse("/dashboard", 303)
         return s.page(request, "signin.html")
 
+    async def spend(request: Request, column: str, secret: str, what: str) -> Response:
+        """Signs a student in with a one-time code or link token, which is then spent."""
+        client = _client(request)
+        if s.code_limiter.blocked(client):
+            return s.page(request, "signin.html", 429, error="too many tries: wait a minute")
+
+        def work() -> str | None:
+            with db.write() as conn:
+                return db.spend_code(conn, column, auth.digest(secret), s.clock())
+
+        sid = await run_in_threadpool(work)
+        if sid is None:
+            s.code_limiter.failed(client)
+            error = f"that {what} is not valid, or it was used already"
+            return s.page(request, "signin.html", 401, error=error)
+        _sign_in(request, "student", sid)
+        return RedirectResponse("/exam", 303)
+
     async def signin(request: Request) -> Response:
         if request.method == "GET":
             return s.page(request, "signin.html")
         form = await s.form(request)
-        client = _client(request)
-        if s.code_limiter.blocked(client):
-            return s.page(request, "signin.html", 429, error="too many tries: wait a minute")
-        code = auth.normalise_code(form.get("code", ""))
-
-        def spend() -> str | None:
-            with db.write() as conn:
-                return db.spend_code(conn, "code", auth.digest(code), s.clock())
-
-        sid = await run_in_threadpool(spend)
-        if sid is None:
-            s.code_limiter.failed(client)
-            return s.page(
-                request, "signin.html", 401, error="that code is not valid, or it was used already"
-            )
-        _sign_in(request, "student", sid)
-        return RedirectResponse("/exam", 303)
+        return await spend(request, "code", auth.normalise_code(form.get("code", "")), "code")
 
     async def signin_link(request: Request) -> Response:
         token = request.path_params["token"]
         if request.method == "GET":  # a page, not a sign-in: mail scanners follow links
             return s.page(request, "signin_link.html", token=token)
         await s.form(request)
-        client = _client(request)
-        if s.code_limiter.blocked(client):
-            return s.page(request, "signin.html", 429, error="too many tries: wait a minute")
-
-        def spend() -> str | None:
-            with db.write() as conn:
-                return db.spend_code(conn, "token", auth.digest(token), s.clock())
-
-        sid = await run_in_threadpool(spend)
-        if sid is None:
-            s.code_limiter.failed(client)
-            return s.page(
-                request, "signin.html", 401, error="that link is not valid, or it was used already"
-            )
-        _sign_in(request, "student", sid)
-        return RedirectResponse("/exam", 303)
+        return await spend(request, "token", token, "link")
 
     async def instructor_signin(request: Request) -> Response:
         if request.method == "GET":

@@ -476,14 +476,9 @@ class Database:
                 insert(proposals).values(
                     student=sid,
                     created=time.time(),
-                    topic=fields["topic"],
-                    source=fields["source"],
-                    text=fields["text"],
-                    choices=json.dumps(fields["choices"]),
-                    answer=fields["answer"],
-                    explanation=fields["explanation"],
                     status="pending",
                     comment="",
+                    **_question_columns(fields),
                 )
             ).inserted_primary_key[0]
         )
@@ -520,12 +515,7 @@ class Database:
             update(proposals)
             .where(proposals.c.id == pid)
             .values(
-                topic=fields["topic"],
-                source=fields["source"],
-                text=fields["text"],
-                choices=json.dumps(fields["choices"]),
-                answer=fields["answer"],
-                explanation=fields["explanation"],
+                **_question_columns(fields),
                 status=status,
                 comment=comment,
                 qid=qid,
@@ -540,6 +530,18 @@ class Database:
             .group_by(proposals.c.student)
         )
         return {sid: int(n) for sid, n in rows}
+
+
+def _question_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """A proposed question's fields as the columns of ``proposals``."""
+    return {
+        "topic": fields["topic"],
+        "source": fields["source"],
+        "text": fields["text"],
+        "choices": json.dumps(fields["choices"]),
+        "answer": fields["answer"],
+        "explanation": fields["explanation"],
+    }
 
 
 class GroupCommit:
