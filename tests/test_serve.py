@@ -618,6 +618,14 @@ def test_proposals_are_reviewed_into_the_bank_with_credit(setup) -> None:
     }
     r = teacher.post("/dashboard/proposals/1", data={**edited, "action": "accept"})
     assert r.status_code == 200, r.text
+    again = teacher.post(
+        "/dashboard/proposals/1", data={**edited, "action": "accept", "qid": "other"}
+    )
+    assert again.status_code == 400 and "in the bank already, as alpha-relu" in again.text
+    bad_id = teacher.post(
+        "/dashboard/proposals/2", data={**edited, "action": "accept", "qid": "a b"}
+    )
+    assert bad_id.status_code == 400 and "letters, digits" in bad_id.text
     reject = {**GOOD, "qid": "x", "csrf": csrf, "action": "reject"}
     assert "say in the comment why" in teacher.post("/dashboard/proposals/2", data=reject).text
     teacher.post("/dashboard/proposals/2", data={**reject, "comment": "Too easy to guess."})

@@ -6,6 +6,7 @@ Every handler starts with ``server.instructor(request)``: a student's session ge
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from grader.serve.app import Server
 
 MAX_GRACE = 3600.0
+QID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def dashboard_routes(s: Server) -> list[Route]:  # noqa: C901 (one flat list of small handlers)
@@ -204,39 +206,45 @@ def dashboard_routes(s: Server) -> list[Route]:  # noqa: C901 (one flat list of 
         if request.method == "POST":
             values = await s.form(request)
             action = values.get("action", "")
-            fields, errors = proposals.from_form(values, s.full_bank)
             comment = values.get("comment", "").strip()
-            if action == "reject" and not comment:
-                errors = ["say in the comment why the question is rejected: the student reads it"]
-            elif action == "reject":
-                errors = []
-            if not errors:
+            qid = values.get("qid", "").strip()
+            fields, errors = proposals.from_form(values, s.full_bank)
+            if action == "reject":  # the question stays as the student wrote it
+                fields = _fields_of(proposal)
+                errors = (
+                    []
+                    if comment
+                    else ["say in the comment why the question is rejected: the student reads it"]
+                )
+            elif action == "accept" and proposal["status"] == "accepted":
+                errors = [f"this question is in the bank already, as {proposal['qid']}"]
+            elif action == "accept" and not QID.match(qid):
+                errors.append("the id in the bank: letters, digits, '.', '_' and '-' only")
+            if not errors and action == "accept":
                 author = proposal["author"]
                 credit = f"{author['name']} ({author['id']})" if author else proposal["student"]
-                qid = values.get("qid", "").strip()
                 try:
-                    if action == "accept":
-                        await run_in_threadpool(
-                            proposals.accept, fields, qid, credit, s.proposals_folder, s.full_bank
-                        )
+                    await run_in_threadpool(
+                        proposals.accept, fields, qid, credit, s.proposals_folder, s.full_bank
+                    )
                 except ValueError as exc:
                     errors = [str(exc)]
-                if not errors:
-                    status_to = {"accept": "accepted", "reject": "rejected"}.get(action, "pending")
+            if not errors:
+                status_to = {"accept": "accepted", "reject": "rejected"}.get(action, "pending")
 
-                    def save() -> None:
-                        with db.write() as conn:
-                            db.review_proposal(
-                                conn,
-                                pid,
-                                fields if action != "reject" else _fields_of(proposal),
-                                status_to,
-                                comment,
-                                qid if action == "accept" else None,
-                            )
+                def save() -> None:
+                    with db.write() as conn:
+                        db.review_proposal(
+                            conn,
+                            pid,
+                            fields,
+                            status_to,
+                            comment,
+                            qid if action == "accept" else None,
+                        )
 
-                    await run_in_threadpool(save)
-                    return RedirectResponse("/dashboard/proposals", 303)
+                await run_in_threadpool(save)
+                return RedirectResponse("/dashboard/proposals", 303)
             status = 400
         return s.page(
             request,
