@@ -26,12 +26,35 @@ from grader.serve import auth  # noqa: E402
 from grader.serve.db import Database, attempts  # noqa: E402
 from grader.serve.exam import load_exam  # noqa: E402
 
-NAMES = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
-         "Donald Knuth", "Frances Allen", "John McCarthy"]
-QUESTIONS = ["conv-same-padding", "conv-output-size", "conv-param-calc", "rnn-vanishing",
-             "rnn-lstm-gates", "opt-adam-bias", "opt-adam-calc", "train-dropout-test"]
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+NAMES = [
+    "Ada Lovelace",
+    "Alan Turing",
+    "Grace Hopper",
+    "Edsger Dijkstra",
+    "Barbara Liskov",
+    "Donald Knuth",
+    "Frances Allen",
+    "John McCarthy",
+]
+QUESTIONS = [
+    "conv-same-padding",
+    "conv-output-size",
+    "conv-param-calc",
+    "rnn-vanishing",
+    "rnn-lstm-gates",
+    "opt-adam-bias",
+    "opt-adam-calc",
+    "train-dropout-test",
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
 PASSWORD = "screenshots only"
 
 
@@ -42,12 +65,16 @@ def main() -> None:
 
     bank = load([REPO / "quizzes"])
     chosen = [q for q in QUESTIONS if q in bank.questions]
-    chosen += [q for q in sorted(bank.questions) if q.startswith("conv-") and q not in chosen][: 10 - len(chosen)]
+    chosen += [q for q in sorted(bank.questions) if q.startswith("conv-") and q not in chosen][
+        : 10 - len(chosen)
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "roster.csv").write_text(
             "id,name,email\n"
-            + "".join(f"s10{i:05d},{n},{n.split()[0].lower()}@uni.example\n" for i, n in enumerate(NAMES))
+            + "".join(
+                f"s10{i:05d},{n},{n.split()[0].lower()}@uni.example\n" for i, n in enumerate(NAMES)
+            )
         )
         exam_path = folder / "final.yaml"
         exam_path.write_text(
@@ -73,9 +100,15 @@ def main() -> None:
                     st.save(q, rng.randrange(len(q.choices)))
                 st.question()
             with db.write() as conn:  # one student has sent nothing for 45 s: a dropped connection
-                conn.execute(attempts.update().where(attempts.c.student == ids[4]).values(last_seen=time.time() - 45))
+                conn.execute(
+                    attempts.update()
+                    .where(attempts.c.student == ids[4])
+                    .values(last_seen=time.time() - 45)
+                )
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+                browser = p.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=ARGS
+                )
                 student = browser.new_page(viewport={"width": 960, "height": 640})
                 student.goto(base + "/signin")
                 student.fill("#code", codes[ids[0]])
