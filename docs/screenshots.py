@@ -20,7 +20,13 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from serve_helpers import StudentClient, issue_codes, server_process  # noqa: E402
+from serve_helpers import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    StudentClient,
+    issue_codes,
+    server_process,
+)
 
 from grader.serve import auth  # noqa: E402
 from grader.serve.db import Database, attempts  # noqa: E402
@@ -45,15 +51,6 @@ QUESTIONS = [
     "opt-adam-bias",
     "opt-adam-calc",
     "train-dropout-test",
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
 ]
 PASSWORD = "screenshots only"
 
@@ -107,7 +104,7 @@ def main() -> None:
                 )
             with sync_playwright() as p:
                 browser = p.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=ARGS
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
                 )
                 student = browser.new_page(viewport={"width": 960, "height": 640})
                 student.goto(base + "/signin")

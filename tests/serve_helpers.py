@@ -189,6 +189,18 @@ def parse_question(html: str) -> Question | None:
     )
 
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's; Playwright downloads none
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # we may be root
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,7 +6,6 @@ gets another order; the instructor sees both live."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,18 @@ import pytest
 pytest.importorskip("starlette")
 playwright = pytest.importorskip("playwright.sync_api")
 
-from serve_helpers import issue_codes, make_exam, server_process  # noqa: E402
+from serve_helpers import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    issue_codes,
+    make_exam,
+    server_process,
+)
 
 from grader.serve import auth  # noqa: E402
 from grader.serve.db import Database  # noqa: E402
 from grader.serve.exam import load_exam  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",  # we may be root
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-]
 SECONDS = 15
 PASSWORD = "a long instructor password"
 
@@ -42,7 +37,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
