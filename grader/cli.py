@@ -320,6 +320,10 @@ from grader.instructor.cli import (  # noqa: E402
 for command in (grade, release, gradescope, report, nbgrader_group, sandbox_group):
     cli.add_command(command)
 
+from grader.serve.cli import serve  # noqa: E402 (imports only click; the web stack loads on use)
+
+cli.add_command(serve)
+
 
 def main() -> None:
     cli.main(prog_name="dlgrade")

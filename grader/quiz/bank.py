@@ -73,8 +73,8 @@ QUESTION_KEYS = {
     "params",
     "kind",
     "calculator",
-    "source",
-    "author",
+    "source",  # the paper or lecture the question is about
+    "author",  # who wrote it (a student's accepted proposal credits them here)
     "figure",
 }
 
@@ -358,6 +358,14 @@ def _metadata(q: Question, raw: dict[str, Any], bad: Callable[[str], None]) -> N
             setattr(q, key, value.strip())
         else:
             bad(f"{key} must be text, not {value!r}")
+
+
+def check_question(raw: dict[str, Any], path: Path, topic: str) -> list[Problem]:
+    """Everything wrong with one question written as a mapping, by the rules of a bank file
+    (a proposed question is checked by this before it can enter a bank)."""
+    problems: list[Problem] = []
+    _question(dict(raw), path, topic, 0, problems)
+    return problems
 
 
 def _cache_file(path: Path) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,13 @@ class ItemStats:
         }
 
 
-def _rows(
-    databases: list[Path],
-) -> list[tuple[str, int, str, str, list[int], str, int | None, int]]:
-    rows = []
+Row = tuple[str, str, str, list[int], str, int | None, int]
+"""One closed question of an attempt: (attempt key, qid, topic, choice order, status, choice,
+correct), the columns of the quiz store's ``items`` table (the exam server's too)."""
+
+
+def _rows(databases: list[Path]) -> list[Row]:
+    rows: list[Row] = []
     for n, db in enumerate(databases):
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
@@ -65,7 +69,6 @@ def _rows(
                 rows.append(
                     (
                         f"{n}:{attempt}",
-                        0,
                         qid,
                         topic,
                         json.loads(order),
@@ -92,10 +95,15 @@ def _point_biserial(xs: list[int], ys: list[float]) -> float | None:
 
 
 def item_analysis(databases: list[Path]) -> list[ItemStats]:
-    rows = _rows(databases)
+    """Item analysis over the attempts in these quiz databases."""
+    return analyse(_rows(databases))
+
+
+def analyse(rows: Iterable[Row]) -> list[ItemStats]:
+    """Item analysis of closed questions, whatever store they come from."""
     by_attempt: dict[str, list[tuple[str, int]]] = {}
     stats: dict[str, ItemStats] = {}
-    for attempt, _, qid, topic, order, status, choice, correct in rows:
+    for attempt, qid, topic, order, status, choice, correct in rows:
         s = stats.setdefault(qid, ItemStats(qid, topic))
         s.attempts += 1
         s.correct += correct
