@@ -310,14 +310,25 @@ cli.add_command(quiz)
 
 from grader.instructor.cli import (  # noqa: E402
     grade,
+    gradebook_command,
     gradescope,
+    import_command,
     nbgrader_group,
     release,
     report,
     sandbox_group,
 )
 
-for command in (grade, release, gradescope, report, nbgrader_group, sandbox_group):
+for command in (
+    grade,
+    release,
+    gradescope,
+    report,
+    nbgrader_group,
+    sandbox_group,
+    import_command,
+    gradebook_command,
+):
     cli.add_command(command)
 
 from grader.serve.cli import serve  # noqa: E402 (imports only click; the web stack loads on use)

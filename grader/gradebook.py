@@ -67,8 +67,9 @@ def canvas_csv(rows: list[GradeRow], title: str, assignment_id: str) -> str:
     Canvas matches a row by ``ID`` (its own user id) or ``SIS User ID`` (the roster id);
     a column whose id names no Canvas assignment becomes a new one on import."""
     extra = sorted({k for r in rows for k in r.extra})
+    column = f"{title} ({assignment_id})" if assignment_id else title  # no id: a new column
     return _write(
-        ["Student", "ID", "SIS User ID", "Section", f"{title} ({assignment_id})", *extra],
+        ["Student", "ID", "SIS User ID", "Section", column, *extra],
         [
             [r.name, r.lms_id, r.student_id, r.section, _cell(r.score)]
             + [_cell(r.extra.get(k)) for k in extra]

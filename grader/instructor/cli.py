@@ -396,3 +396,78 @@ def nbgrader_import_grades(
         f"wrote {_count(done.cells, 'score')} of {_count(done.notebooks, 'notebook')} of "
         f"{_count(done.students, 'student')} into {done.database} ({assignment})"
     )
+
+
+@click.command("import")
+@click.argument("lms", type=click.Choice(["canvas", "moodle", "gradescope"]))
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The submissions folder to fill: OUT/<student id>/<file>.",
+)
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Who is who: Canvas's gradebook export CSV, or Moodle's grading worksheet CSV.",
+)
+def import_command(lms: str, archive: Path, out: Path, roster: Path | None) -> None:
+    """Unpack an LMS's submission download into SUBMISSIONS/<student id>/.
+
+    Also writes SUBMISSIONS/_students.csv (each folder's LMS identity, for `dlgrade gradebook`)
+    and SUBMISSIONS/_submitted.csv (when each student handed in, for late days).
+
+    \b
+    Examples:
+      dlgrade import canvas submissions.zip --roster canvas-gradebook.csv --out submissions/
+      dlgrade import moodle week3.zip --roster grading-worksheet.csv --out submissions/
+      dlgrade import gradescope export.zip --out submissions/
+    """
+    from grader.instructor.lms import import_archive
+
+    notes = import_archive(lms, archive, out, roster)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    students = sum(1 for p in out.iterdir() if p.is_dir() and not p.name.startswith("_"))
+    click.echo(f"{_count(students, 'student')} in {out}; next: dlgrade grade {out} --out grades/")
+
+
+@click.command("gradebook")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["canvas", "moodle", "plain"]))
+@click.argument("grades_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The CSV to write.",
+)
+@click.option(
+    "--title", default="dlgrade", help="The grade column's title (the assignment's name)."
+)
+@click.option(
+    "--assignment-id",
+    default="",
+    help='Canvas: the assignment\'s id (the number in its gradebook column, "Week 3 (123456)").',
+)
+def gradebook_command(
+    fmt: str, grades_dir: Path, out: Path, title: str, assignment_id: str
+) -> None:
+    """Write a graded class's grades as the gradebook CSV Canvas or Moodle imports.
+
+    The grade is grades.csv's `grade` column when the class was graded with --assignment (weights
+    and late penalty applied), else its `total`.
+
+    \b
+    Examples:
+      dlgrade gradebook canvas grades/ --title "Week 3" --assignment-id 123456 --out canvas.csv
+      dlgrade gradebook moodle grades/ --title "Week 3" --out moodle.csv
+    """
+    from grader.instructor.lms import gradebook
+
+    text = gradebook(grades_dir, fmt, title, assignment_id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    rows = text.count("\n") - 1
+    click.echo(f"wrote {out}: {_count(rows, 'student')}, for {fmt}'s gradebook import")

@@ -346,6 +346,11 @@ def grade_class(
                 if progress:
                     progress(finished, len(tasks))
         results = ledger.results()
+        people = submissions / "_students.csv"  # who each folder is in the LMS (dlgrade import)
+        if people.is_file():
+            from grader.instructor.outputs import write_atomically
+
+            write_atomically(out / "_students.csv", people.read_text(encoding="utf-8"))
         write_outputs(
             results,
             students,

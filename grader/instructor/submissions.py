@@ -68,10 +68,12 @@ def students_in(submissions: Path, out: Path | None = None) -> Roster:
     skip = out.resolve() if out is not None else None
     for entry in sorted(submissions.iterdir()):
         name = entry.name
-        if is_junk(name) or name.startswith("_"):
-            if entry.is_dir() and not name.startswith("_"):
+        if is_junk(name):
+            if entry.is_dir() and not entry.is_symlink():
                 roster.notes.append(f"skipped {name}/ (not a student: archive junk or hidden)")
             continue
+        if name.startswith("_"):
+            continue  # dlgrade's own files (_students.csv, _submitted.csv); no id starts so
         try:
             info = entry.lstat()
         except OSError:
