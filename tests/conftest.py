@@ -20,6 +20,7 @@ def isolated_home(
     monkeypatch.setenv("DLGRADE_HOME", str(home))
     monkeypatch.setenv("DLGRADE_STUDENT", "test-student")
     monkeypatch.delenv("DLGRADE_COURSE", raising=False)
+    monkeypatch.setenv("DLGRADE_SEED", "")  # what nbgrader's hook sets: restored after each test
     monkeypatch.delenv("NO_COLOR", raising=False)
     return home
 

@@ -519,3 +519,27 @@ def test_the_report_lists_each_students_problems_in_course_order(toy: Path, tmp_
     students = page[page.index("<h2>Students</h2>") :]
     assert "toy: syntax error" in students and "toy2: missing file" in students
     assert students.index("<th>toy</th>") < students.index("<th>toy2</th>")
+
+
+def test_the_gradescope_run_grades_only_regular_files(toy: Path, tmp_path: Path) -> None:
+    """The autograder reads a submission as a class run does: a link to the reference scores 0,
+    saying why."""
+    from grader.instructor.assignment import load_assignment
+    from grader.instructor.gradescope import run
+
+    course = Course.load(toy)
+    class_secret(course)
+    spec = tmp_path / "a.yaml"
+    spec.write_text("title: t\nexercises:\n  - {name: toy, weight: 1}\n")
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "toy.py").symlink_to(toy / "solutions" / "toy.py")
+    out = run(
+        load_assignment(spec, course, check_quiz=False),
+        course,
+        submission,
+        tmp_path / "results" / "results.json",
+        tmp_path / "none.json",
+    )
+    assert out["score"] == 0
+    assert "symbolic link" in out["output"]
