@@ -55,6 +55,8 @@ CHECKS: dict[str, dict[str, str]] = {
     },
     "arr-views-and-copies": {"check": "assert printed.strip() == '[1. 1. 0. 0.]'"},
     "arr-int-dtype": {"check": "assert printed.strip() == '[1.  1.  1.5]'"},
+    "arr-transpose-write": {"check": "assert printed.strip() == '[[0, 1, 2], [100, 4, 5]]'"},
+    "arr-repeated-index": {"check": "assert printed.strip() == '[3. 0. 2.]'"},
     # -- attention.yaml --------------------------------------------------------------------------
     "att-code-mha-shapes": {
         "check": "assert printed.strip() == 'torch.Size([2, 10, 64]) torch.Size([2, 8, 10, 10])'"
@@ -70,6 +72,7 @@ CHECKS: dict[str, dict[str, str]] = {
     },
     "ad-code-detach-target": {"check": "assert error is None and printed.strip() == 'tensor(-4.)'"},
     "ad-code-vjp": {"check": "assert printed.strip() == 'tensor([22., 10.])'"},
+    "ad-code-retain-grad": {"check": "assert printed.strip() == 'tensor(3.) tensor(13.)'"},
     # -- adversarial.yaml ----------------------------------------------------------------------
     "adv-code-fgsm": {"check": "assert printed.strip() == 'tensor([0.1000, 0.6000, 0.8500])'"},
     # -- training.yaml ---------------------------------------------------------------------------
@@ -90,6 +93,7 @@ CHECKS: dict[str, dict[str, str]] = {
     "bp-code-matmul-grad": {"check": "assert printed.strip() == 'torch.Size([3, 2]) True'"},
     # -- debugging.yaml --------------------------------------------------------------------------
     "dbg-zero-grad": {"check": "assert printed.strip() == 'tensor(-7.2000)'"},
+    "dbg-zero-grad-in-loop": {"check": "assert error is None and printed.strip() == '0.8'"},
     "dbg-softmax-before-ce": {
         "check": "assert printed.strip() == '0.55'\n"
         "assert nn.CrossEntropyLoss()(logits, target).item() < 1e-3"

@@ -333,7 +333,8 @@ def lstm_parameter_count(rng: random.Random) -> dict[str, Any]:
         answer,
         f"Four gates (i, f, g, o), each with input weights ${h}\\times{d}$, recurrent weights ${h}\\times{h}$ and, "
         f"in PyTorch, two bias vectors of {h}: $4({h}\\cdot{d} + {h}\\cdot{h} + 2\\cdot{h})$ = {value}. "
-        "A GRU has three gates; textbooks with one bias per gate give 4(... + h).",
+        f"A GRU has three gates; textbooks with one bias vector per gate give "
+        f"$4({h}\\cdot{d} + {h}\\cdot{h} + {h})$ = {4 * (h * d + h * h + h)}.",
         d=d,
         h=h,
         value=value,
@@ -721,7 +722,8 @@ def ucb_score(rng: random.Random) -> dict[str, Any]:
     ]
     choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
     return _question(
-        f"UCB1 scores an arm with estimated value {q}, pulled {n} times out of $t = {t}$, with $c = {c:g}$. "
+        f"UCB1 scores an arm with estimated value {q}, pulled {'once' if n == 1 else f'{n} times'} "
+        f"in $t = {t}$ rounds, with $c = {c:g}$. "
         "What is its score $Q + c\\sqrt{\\ln t / N}$?",
         choices,
         answer,
@@ -819,7 +821,8 @@ def kl_gaussians(rng: random.Random) -> dict[str, Any]:
 @generator("attention_scale")
 def attention_scale(rng: random.Random) -> dict[str, Any]:
     """Sizes whose head dimension is a perfect square, so 1/√d_k is hand-computable."""
-    d_model, heads = rng.choice([(256, 4), (256, 16), (512, 8), (768, 12), (1024, 16), (1024, 4)])
+    # (256, 16) is left out: with d_k = heads = 16, two of the slips would coincide with the key
+    d_model, heads = rng.choice([(256, 4), (512, 8), (768, 12), (1024, 16), (1024, 4)])
     d_k = d_model // heads
     value = 1 / math.sqrt(d_k)
     choices, answer = _numeric(
@@ -833,8 +836,10 @@ def attention_scale(rng: random.Random) -> dict[str, Any]:
         "by which factor before the softmax?",
         choices,
         answer,
-        f"Each head works in $d_k = d_{{model}}/h$ = {d_k} dimensions, and a dot product of two such random unit-variance "
-        f"vectors has variance $d_k$; dividing by $\\sqrt{{d_k}}$ keeps the softmax out of saturation: 1/√{d_k} = {value:.4g}.",
+        f"Each head works in $d_k = d_{{model}}/h$ = {d_k} dimensions, and a dot product of two vectors with independent, "
+        f"zero-mean, unit-variance components has variance $d_k$; dividing by $\\sqrt{{d_k}}$ keeps the softmax out of "
+        f"saturation: 1/√{d_k} = {value:.4g}. Using $d_{{model}}$ forgets that the heads split it; dividing by $d_k$ "
+        "divides by the variance instead of the standard deviation.",
         d_model=d_model,
         heads=heads,
         value=value,

@@ -431,6 +431,7 @@ def lstm_cell_state(rng: random.Random) -> dict[str, Any]:
             c1 + i[1] * g[1],  # nothing forgotten (f = 1)
             i[1] * g[1],  # the old memory dropped
         ]
+        wrongs = [w + 0.0 for w in wrongs]  # never "-0"
         if _all_apart(value, wrongs[:2]):
             break
     choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
