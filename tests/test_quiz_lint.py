@@ -292,6 +292,8 @@ def test_a_file_over_the_echo_limit_fails(tmp_path: Path) -> None:
         ("1,000 s against 11 ms", ["1,000 s", "11 ms"]),
         ("[-1.0, 1.0] [0.76, 2.67]", ["-1.0", "1.0", "0.76", "2.67"]),
         ("η, then η/√2", ["η", "η/√2"]),
+        ("(1,000, 2)", ["1,000", "2"]),
+        ("[[4, 5], [6, 3]]", ["[4, 5]", "[6, 3]"]),
     ],
 )
 def test_choice_parts(text: str, parts: list[str]) -> None:

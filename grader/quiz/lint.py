@@ -348,24 +348,28 @@ MAX_PART = 30  # a "part" longer than this is prose, not a value
 
 
 def _tuple_parts(text: str) -> list[str]:
-    """``(3, 4)`` → ["3", "4"]; anything else → [text]."""
+    """``(3, 4)`` → ["3", "4"]; ``[[4, 5], [6, 3]]`` → ["[4, 5]", "[6, 3]"]; anything else →
+    [text]. A comma before three digits is a thousands separator ("(1,000, 2)")."""
     t = text.strip().rstrip(".")
     if len(t) > 2 and t[0] in "([" and t[-1] in ")]":
-        parts = [p for p in re.split(r",\s*", t[1:-1]) if p] if "(" not in t[1:-1] else []
-        parts = parts or _split_commas(t[1:-1])
+        inner = t[1:-1]
+        if any(b in inner for b in "(["):
+            parts = _split_commas(inner)
+        else:
+            parts = [p for p in re.split(r",\s+|,(?!\d{3}\b)", inner) if p]
         if len(parts) > 1:
             return [p.strip() for p in parts]
     return [t]
 
 
-def _split_commas(text: str, depth_of_split: int = 0) -> list[str]:
-    """``text`` split at the commas followed by a space at bracket depth ``depth_of_split``
-    ("Mean 4, variance 4" → two pieces; "1,000 s" stays whole)."""
+def _split_commas(text: str) -> list[str]:
+    """``text`` split at the commas followed by a space outside brackets ("Mean 4, variance 4"
+    → two pieces; "1,000 s" stays whole)."""
     pieces, depth, cur = [], 0, ""
     for i, ch in enumerate(text):
         depth += ch in "([{"
         depth -= ch in ")]}"
-        if ch == "," and depth == depth_of_split and text[i + 1 : i + 2].isspace():
+        if ch == "," and depth == 0 and text[i + 1 : i + 2].isspace():
             pieces.append(cur.strip())
             cur = ""
         else:
@@ -374,17 +378,13 @@ def _split_commas(text: str, depth_of_split: int = 0) -> list[str]:
     return pieces
 
 
-def _top_level_commas(text: str) -> list[str]:
-    return _split_commas(text)
-
-
 def choice_parts(choice: str) -> list[str]:
     """The values a compound choice is made of: "0.73 and 0.92" → ["0.73", "0.92"];
     "(3, 4) and 12" → ["3", "4", "12"]; "Mean 4, variance 4" → ["Mean 4", "variance 4"]."""
     shown = " ".join(readable(choice).split())
     parts: list[str] = []
     for piece in _PART_SEPARATOR.split(shown):
-        for sub in _top_level_commas(piece):
+        for sub in _split_commas(piece):
             parts += _tuple_parts(sub)
     return [p.replace("−", "-") for p in parts if p]
 
@@ -446,23 +446,32 @@ _PRESUPPOSES = re.compile(
     re.I,
 )
 _DENIAL = re.compile(
-    r"^(?:it|this|they|that|there|he|she)\s+(?:is|are|was|were|does|do|did|has|have)(?:\s+not|n't)\b"
-    r"|^(?:it|this|they|that)\s+(?:isn't|aren't|doesn't|don't|didn't|hasn't|haven't)\b"
-    r"|^(?:it|this|they)\s+(?:need|must|should)\s+not\b|^(?:it|this|they)\s+(?:does|do)\s+not\s+have\s+to\b"
-    r"|^(?:they|the\s+two)\s+are\s+the\s+same\b|^(?:nothing|none)\b|^no\b[,:]|^it\s+is\s+fine\b|^there\s+is\s+no\s+(?:problem|bug|flaw|error)\b",
+    "|".join(
+        (
+            r"^(?:it|this|they|that|there|he|she)\s+(?:is|are|was|were|does|do|did|has|have)"
+            r"(?:\s+not|n't)\b",
+            r"^(?:it|this|they)\s+(?:need|must|should)\s+not\b",
+            r"^(?:it|this|they)\s+(?:does|do)\s+not\s+have\s+to\b",
+            r"^(?:they|the\s+two)\s+are\s+the\s+same\b",
+            r"^(?:nothing|none)\b",
+            r"^no\b[,:]",
+            r"^it\s+is\s+fine\b",
+            r"^there\s+is\s+no\s+(?:problem|bug|flaw|error)\b",
+        )
+    ),
     re.I,
 )
 
 
-def _last_question(text: str) -> str:
-    prose = " ".join(without_code(readable(text)).split())
-    return prose
+def _prose(text: str) -> str:
+    """``text`` as shown, without code, on one line."""
+    return " ".join(without_code(readable(text)).split())
 
 
 def double_negative(q: Question) -> bool:
     """The stem asks for the exception ("Which is NOT ...?") and some choice carries a negation
     too: a double negative that tests reading, not knowledge."""
-    if not _NEGATED_STEM.search(_last_question(q.text)):
+    if not _NEGATED_STEM.search(_prose(q.text)):
         return False
     return any(_NEGATION.search(without_code(readable(c))) for c in q.choices)
 
@@ -471,16 +480,12 @@ def denies_premise(q: Question) -> list[int]:
     """The choices that deny what the stem presupposes ("Why is the accuracy too optimistic?"
     answered "It is not: ..."; "What is wrong?" answered "Nothing"): the stem rules them out
     before any knowledge is used. Neutral stems ("What, if anything, is wrong?") are fine."""
-    stem = _last_question(q.text)
+    stem = _prose(q.text)
     if re.search(r"\bif\s+anything\b|\bif\s+at\s+all\b|\bif\s+so\b", stem, re.I):
         return []
     if not _PRESUPPOSES.search(stem):
         return []
-    return [
-        i
-        for i, c in enumerate(q.choices)
-        if _DENIAL.search(" ".join(without_code(readable(c)).split()))
-    ]
+    return [i for i, c in enumerate(q.choices) if _DENIAL.search(_prose(c))]
 
 
 MIN_STEM_WORDS = 5
@@ -489,7 +494,7 @@ MIN_STEM_WORDS = 5
 def asks_nothing(q: Question) -> bool:
     """A stem that poses no question: no question mark, and either fewer than
     :data:`MIN_STEM_WORDS` words of prose (a bare "Early stopping") or a dangling comma."""
-    prose = " ".join(without_code(readable(q.text)).split())
+    prose = _prose(q.text)
     if "?" in prose:
         return False
     return len(prose.split()) < MIN_STEM_WORDS or prose.endswith(",")
