@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -237,7 +238,8 @@ ORACLES = {
 
 
 def _numbers(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.strip("()").split(","))
+    """The numbers a choice shows: decimals, integers or exact fractions ("1/8")."""
+    return tuple(float(Fraction(v.strip())) for v in text.strip("()").split(","))
 
 
 TORCH_ACTIVATIONS = {
