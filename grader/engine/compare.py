@@ -7,10 +7,12 @@ prefixes the message with the call that produced the value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from grader.engine.diagnose import Wrong
 from grader.engine.plain import Opaque, describe, type_name
 from grader.engine.student import Call
 
@@ -21,11 +23,19 @@ ATOL = 1e-9
 class Mismatch(AssertionError):
     """A submission's value is not what the oracle says it should be."""
 
-    def __init__(self, message: str, *, hint: str | None = None, call: Call | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        call: Call | None = None,
+        wrong: Sequence[Wrong] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.call = call
+        self.wrong = list(wrong)  # what was compared, for grader/engine/diagnose.py
 
 
 def _fmt(x: Any) -> str:
@@ -75,21 +85,51 @@ def expect_array(
     rtol: float = RTOL,
     atol: float = ATOL,
     hint: str | None = None,
+    time_axis: int | None = None,
 ) -> np.ndarray:
-    """``got`` must be an ndarray of ``expected``'s shape and kind of dtype, close in value."""
+    """``got`` must be an ndarray of ``expected``'s shape and kind of dtype, close in value.
+    ``time_axis``: the axis of the steps when ``got`` is a sequence of states (for the diagnosis
+    "right on the first step, wrong later")."""
     expected = np.asarray(expected)
+    wrong = [Wrong(name, got, expected, time_axis)]
     if not isinstance(got, np.ndarray):
         raise Mismatch(
             f"{name} should be a numpy array of shape {expected.shape}, but it is {_what_it_is(got)}",
             hint=hint,
         )
     if got.shape != expected.shape:
-        raise Mismatch(f"{name} has shape {got.shape}, expected {expected.shape}", hint=hint)
+        raise Mismatch(
+            f"{name} has shape {got.shape}, expected {expected.shape}", hint=hint, wrong=wrong
+        )
     problem = _dtype_problem(got, expected)
     if problem:
         raise Mismatch(f"{name} {problem}", hint=hint)
-    _compare_values(got, expected, name=name, rtol=rtol, atol=atol, hint=hint)
+    _compare_values(got, expected, name=name, rtol=rtol, atol=atol, hint=hint, parts=wrong)
     return got
+
+
+def expect_arrays(
+    parts: Sequence[tuple[str, Any, np.ndarray]], *, rtol: float = RTOL, atol: float = ATOL
+) -> None:
+    """Each ``(name, got, expected)`` as :func:`expect_array` checks it. All are compared before
+    a failure is raised, so that it names every wrong part (``dx is wrong ...; also wrong: dW``)
+    and the diagnosis can look at each of them."""
+    failures: list[Mismatch] = []
+    for name, got, expected in parts:
+        try:
+            expect_array(got, expected, name=name, rtol=rtol, atol=atol)
+        except Mismatch as exc:
+            failures.append(exc)
+    if not failures:
+        return
+    first = failures[0]
+    if len(failures) > 1:
+        others = [f.wrong[0].name if f.wrong else "" for f in failures[1:]]
+        others = [o for o in others if o] or [f"{len(failures) - 1} more"]
+        first.message += f"; also wrong: {', '.join(others)}"
+        first.args = (first.message,)
+    first.wrong = [w for f in failures for w in f.wrong]
+    raise first
 
 
 def expect_shape(
@@ -110,7 +150,14 @@ def expect_shape(
 
 
 def _compare_values(
-    got: np.ndarray, expected: np.ndarray, *, name: str, rtol: float, atol: float, hint: str | None
+    got: np.ndarray,
+    expected: np.ndarray,
+    *,
+    name: str,
+    rtol: float,
+    atol: float,
+    hint: str | None,
+    parts: list[Wrong],
 ) -> None:
     if expected.dtype.kind in "fc":
         bad_finite = np.isfinite(expected) & ~np.isfinite(got)
@@ -121,6 +168,7 @@ def _compare_values(
                 f"{name} has {count} non-finite value{'s' if count > 1 else ''} (nan or inf) where finite values "
                 f"were expected; the first at {_index(idx)}: got {_fmt(got[idx])}, expected {_fmt(expected[idx])}",
                 hint=hint,
+                wrong=parts,
             )
         close = np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
     else:
@@ -129,7 +177,9 @@ def _compare_values(
         return
     wrong = int((~close).sum())
     if got.ndim == 0:
-        raise Mismatch(f"{name} is {_fmt(got[()])}, expected {_fmt(expected[()])}", hint=hint)
+        raise Mismatch(
+            f"{name} is {_fmt(got[()])}, expected {_fmt(expected[()])}", hint=hint, wrong=parts
+        )
     with np.errstate(all="ignore"):
         diff = np.abs(got.astype(np.complex128 if got.dtype.kind == "c" else np.float64) - expected)
         diff = np.where(close, 0, np.nan_to_num(diff, nan=np.inf))
@@ -146,6 +196,7 @@ def _compare_values(
         f"{name} is wrong at {wrong} of {got.size} entries; at {_index(idx)} expected {_fmt(expected[idx])}, "
         f"got {_fmt(got[idx])}{detail}",
         hint=hint,
+        wrong=parts,
     )
 
 
@@ -180,14 +231,34 @@ def expect_scalar(
             raise Mismatch(f"{name} is {got}, expected {int(expected)}", hint=hint)
         return got
     value = float(got)
+    wrong = [Wrong(name, value, float(expected))]
     if np.isfinite(expected) and not np.isfinite(value):
-        raise Mismatch(f"{name} is {value}, expected the finite value {_fmt(expected)}", hint=hint)
+        raise Mismatch(
+            f"{name} is {value}, a non-finite value, expected the finite value {_fmt(expected)}",
+            hint=hint,
+            wrong=wrong,
+        )
     if not np.isclose(value, expected, rtol=rtol, atol=atol):
         raise Mismatch(
             f"{name} is {_fmt(value)}, expected {_fmt(expected)} (difference {abs(value - expected):.3g})",
             hint=hint,
+            wrong=wrong,
         )
     return value
+
+
+def expect_finite(got: np.ndarray, *, name: str = "the result") -> np.ndarray:
+    """Every entry of ``got`` must be finite: a nan or an inf is named as such, before any other
+    property is checked (a nan is not "outside [0, 1]", it is not a number)."""
+    bad = ~np.isfinite(got)
+    if bad.any():
+        idx = tuple(np.argwhere(bad)[0])
+        count = int(bad.sum())
+        raise Mismatch(
+            f"{name} has {count} non-finite value{'s' if count > 1 else ''} (nan or inf); "
+            f"the first at {_index(idx)} is {_fmt(got[idx])}"
+        )
+    return got
 
 
 def expect_sequence(

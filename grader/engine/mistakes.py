@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.engine.diagnose import degenerate
 from grader.engine.plain import Opaque
 from grader.engine.student import Call
 from grader.errors import GraderError, display_path
@@ -105,7 +106,8 @@ class Registry:
         """The hint of the mistake that explains a test's calls of one function, or None.
 
         A mistake explains them when it reproduces what the submission gave on every call of
-        that function that can be replayed, and differs from the reference on at least one.
+        that function that can be replayed, and differs from the reference on at least one whose
+        output is not degenerate (empty, or all entries equal).
         Functions are tried from the one called last (the call that failed, usually).
         """
         by_function: dict[str, list[Call]] = {}
@@ -141,6 +143,8 @@ class Registry:
                 return None
         elif not agree(wrong_result, call.result):
             return False
+        if not candidate.in_place and degenerate(call.result):
+            return None  # an empty or all-equal output is what many wrong implementations give
         right_impl = getattr(self.reference, call.function, None) if self.reference else None
         right = _replay(right_impl, call) if right_impl is not None else None
         if right is None:
