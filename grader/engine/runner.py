@@ -77,6 +77,8 @@ def _run_pytest(
         ):
             del sys.modules[name]
     unload_submission_modules()
+    if engine.interrupted:  # Ctrl-C, which pytest turned into an exit code: the user's, not ours
+        raise KeyboardInterrupt
     if engine.config is None:
         raise GraderError(
             f"pytest could not start on {display_path(tests)}: {err.getvalue().strip()}"
