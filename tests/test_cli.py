@@ -14,6 +14,7 @@ from conftest import REPO
 
 from grader.cli import cli
 from grader.course import Course
+from grader.engine.runner import collect_graders
 
 CHECK_SCHEMA = {
     "type": "object",
@@ -122,11 +123,22 @@ def test_list_shows_points_and_progress(course_copy: Course) -> None:
     assert result.exit_code == 0, result.output
     assert "perceptron" in result.output and "11" in result.output and "13" in result.output
     assert "not started" in result.output
+    lstm_row = next(
+        line for line in result.output.splitlines() if line.strip("│ ").startswith("lstm")
+    )
+    assert "not started" in lstm_row, "the stub's own helper (_sigmoid) is not a function to write"
+    public = {
+        name: sum(t.max_score for t in collect_graders(course_copy.public_tests(name), name))
+        for name in course_copy.exercises
+    }
+    total_row = next(line for line in result.output.splitlines() if "total" in line)
+    assert f"{sum(public.values()):g}" in total_row
     stub = course_copy.stub("softmax")
     stub.write_text(course_copy.solution("softmax").read_text())
     assert run("check", "softmax", course=course_copy).exit_code == 0
     after = run("list", course=course_copy).output
     assert "all functions written" in after and "last check 13/13" in after
+    assert "last checks: 13 of 13 points" in after
     stub.write_text(stub.read_text() + "\n")
     assert "changed since" in run("list", course=course_copy).output
 
@@ -216,3 +228,73 @@ def test_plain_pytest_on_exercises_runs_the_public_tests(course_copy: Course) ->
     )
     assert proc.returncode == 0, proc.stdout
     assert "dlgrade: 13 / 13 points" in proc.stdout
+
+
+def test_check_all_grades_every_exercise_and_gives_the_course_total() -> None:
+    result = run("check", "--all", "--seed", "2")
+    assert result.exit_code == 1
+    for name in Course.load(REPO).exercises:
+        assert f"{name} — exercises/{name}.py" in result.output
+    assert "course total" in result.output and "0 of 6 exercises at full marks" in result.output
+    data = json.loads(run("check", "--all", "--solution", "--json").output)
+    assert data["score"] == data["max_score"] == sum(e["max_score"] for e in data["exercises"])
+    assert [e["exercise"] for e in data["exercises"]] == list(Course.load(REPO).exercises)
+    for exercise in data["exercises"]:
+        jsonschema.validate(exercise, CHECK_SCHEMA)
+
+
+def test_check_needs_an_exercise_or_all() -> None:
+    assert run("check").exit_code == 2
+    result = run("check", "softmax", "--all")
+    assert result.exit_code == 2 and "--all checks every exercise" in result.output
+
+
+def test_parametrised_tests_show_their_parameters(tmp_path: Path) -> None:
+    """A test's [parameters] are part of its name in the report (not swallowed as markup)."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from grader.engine.results import ExerciseResult, TestResult
+    from grader.report import render_check
+
+    result = ExerciseResult(
+        "toy",
+        [
+            TestResult("test_activation[relu]", 1, "failed", "wrong"),
+            TestResult("test_x[2-3]", 1, "passed"),
+        ],
+        seed=1,
+        submission="toy.py",
+    )
+    out = StringIO()
+    render_check(result, Console(file=out, width=120))
+    assert "test_activation[relu]" in out.getvalue() and "test_x[2-3]" in out.getvalue()
+
+
+def test_ctrl_c_during_a_check_says_interrupted_and_exits_130(monkeypatch) -> None:
+    import grader.engine.runner as runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "check", interrupted)
+    result = run("check", "softmax")
+    assert result.exit_code == 130
+    assert "interrupted" in result.output and "grader problem" not in result.output
+
+
+def test_ctrl_c_inside_the_graders_reaches_the_caller(tmp_path: Path) -> None:
+    """pytest turns Ctrl-C into an exit code; the engine raises KeyboardInterrupt again."""
+    import pytest
+
+    from grader.engine.runner import run_graders
+
+    graders = tmp_path / "test_toy.py"
+    graders.write_text(
+        "import pytest\n\n@pytest.mark.points(1)\ndef test_ctrl_c(student):\n"
+        "    raise KeyboardInterrupt\n"
+    )
+    (tmp_path / "toy.py").write_text("")
+    with pytest.raises(KeyboardInterrupt):
+        run_graders(graders, tmp_path / "toy.py", exercise="toy", seed=0)
