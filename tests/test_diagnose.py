@@ -71,6 +71,13 @@ def test_right_inside_and_wrong_on_the_border_is_the_padding() -> None:
     g[..., 0, :] += 1.0
     g[..., :, -1] -= 0.5
     assert "border" in diagnose_pair(g, e) and "padding" in diagnose_pair(g, e)
+    one = e.copy()
+    one[0, 0, 0, 3] += 1.0  # a single wrong entry that happens to lie on the border
+    assert diagnose_pair(one, e) is None
+    table = rng.normal(size=(5, 3))
+    wrong = table.copy()
+    wrong[0, 1] += 1.0  # a Q-table is no image
+    assert diagnose_pair(wrong, table) is None
 
 
 def test_non_finite_values_from_large_inputs_are_overflow() -> None:
@@ -189,7 +196,7 @@ def test_a_composite_function_is_sent_to_its_failing_component() -> None:
     other = TestResult("test_gru", 3, "failed", "wrong", function="gru_cell_forward")
     components_first([cell, seq, known, other], {"lstm_forward": ("lstm_cell_forward",)})
     assert seq.hint == (
-        "lstm_forward builds on lstm_cell_forward, which fails its own test test_cell: "
-        "fix lstm_cell_forward first"
+        "lstm_cell_forward fails its own tests, and lstm_forward builds on it: make "
+        "lstm_cell_forward right, then come back to lstm_forward"
     )
     assert known.hint == "resets c" and other.hint is None and cell.hint is None

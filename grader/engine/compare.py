@@ -7,7 +7,8 @@ prefixes the message with the call that produced the value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,12 +31,27 @@ class Mismatch(AssertionError):
         hint: str | None = None,
         call: Call | None = None,
         wrong: Sequence[Wrong] = (),
+        diagnosis: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.call = call
         self.wrong = list(wrong)  # what was compared, for grader/engine/diagnose.py
+        self.diagnosis = diagnosis  # what the comparison found itself (a dtype)
+        self.about: Call | None = None  # the call whose result this is, when not the last one
+
+
+@contextlib.contextmanager
+def about(call: Call) -> Iterator[None]:
+    """Checks of an earlier call's result (``call = student.call(...)``): a failure inside names
+    that call, not the last one made (for tests that ask several questions, then check)."""
+    try:
+        yield
+    except Mismatch as exc:
+        if exc.call is None and exc.about is None:
+            exc.about = call
+        raise
 
 
 def _fmt(x: Any) -> str:
@@ -103,9 +119,26 @@ def expect_array(
         )
     problem = _dtype_problem(got, expected)
     if problem:
-        raise Mismatch(f"{name} {problem}", hint=hint)
+        raise Mismatch(f"{name} {problem}", hint=hint, diagnosis=dtype_diagnosis(got, expected))
     _compare_values(got, expected, name=name, rtol=rtol, atol=atol, hint=hint, parts=wrong)
     return got
+
+
+def dtype_diagnosis(got: np.ndarray, expected: np.ndarray) -> str | None:
+    """What a wrong dtype says about the computation, in a sentence for the hint."""
+    want, have = expected.dtype.kind, got.dtype.kind
+    if want == "f" and have == "f" and got.dtype.itemsize < 8:
+        return (
+            f"your result is {got.dtype}: somewhere the computation drops to {got.dtype} (an astype, "
+            "an array made with that dtype), which keeps about 7 digits; keep every array float64"
+        )
+    if want in "iu" and have == "b":
+        return "your result is a bool array (True/False); labels and actions are ints: .astype(int)"
+    if want in "iu" and have == "f":
+        return "your result is a float array: indices and labels are ints (np.argmax gives them)"
+    if want == "f" and have in "iub":
+        return f"your result is a {got.dtype} array: the fractions are lost; compute in float64"
+    return None
 
 
 def expect_arrays(
@@ -145,7 +178,7 @@ def expect_shape(
         raise Mismatch(f"{name} has shape {got.shape}, expected {template.shape}")
     problem = _dtype_problem(got, template)
     if problem:
-        raise Mismatch(f"{name} {problem}")
+        raise Mismatch(f"{name} {problem}", diagnosis=dtype_diagnosis(got, template))
     return got
 
 
