@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from grader.engine.feedback import builds_on_of, components_first, explain
+from grader.engine.feedback import builds_on_of, components_first, explain, explain_error
 from grader.engine.results import Status, TestResult
 from grader.engine.seeding import default_seed, test_seed
 from grader.engine.student import (
@@ -261,7 +261,7 @@ def _classify(
     if isinstance(exc, StudentError):
         return "error", str(exc), None
     if isinstance(exc, Mismatch):
-        call = exc.call or last
+        call = exc.call or exc.about or last
         prefix = f"{call.describe()}: " if call is not None and exc.call is None else ""
         return "failed", prefix + exc.message, exc.hint
     if isinstance(exc, AssertionError):
@@ -294,15 +294,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             result.status, result.message, result.hint = _classify(call.excinfo, item)
             options = _engine(item.config)
             student = getattr(item, "funcargs", {}).get("student")
-            failed_call = getattr(call.excinfo.value, "call", None) or (
-                student.last if student is not None else None
+            exc = call.excinfo.value
+            failed_call = (
+                getattr(exc, "call", None)
+                or getattr(exc, "about", None)
+                or (student.last if student is not None else None)
             )
             result.function = failed_call.function if failed_call is not None else None
-            if result.status == "failed" and result.hint is None and student is not None:
+            if result.status == "failed" and student is not None:
                 registry = options.mistakes if options else None
                 result.hint, result.hint_source = explain(
                     call.excinfo.value, student.calls, registry
                 )
+            elif result.status == "error" and result.hint is None:
+                result.hint = explain_error(result.message)
+                result.hint_source = "diagnosis" if result.hint else None
         output = (report.capstdout or "") + (report.capstderr or "")
         result.output = output[:OUTPUT_CAP] + ("\n[output cut]" if len(output) > OUTPUT_CAP else "")
     return report

@@ -6,6 +6,7 @@ import contextlib
 import io
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,11 @@ from grader.sandbox.process import close_prepared, isolation
 
 
 def _pytest_args(
-    tests: Path, workdir: Path, extra: list[str], only: str | None = None
+    tests: Path, workdir: Path, extra: list[str], only: str | Sequence[str] | None = None
 ) -> list[str]:
+    names = [only] if isinstance(only, str) else list(only or [])
     return [
-        f"{tests}::{only}" if only else str(tests),
+        *([f"{tests}::{name}" for name in names] or [str(tests)]),
         "-p",
         "grader.engine.plugin",
         "--disable-plugin-autoload",  # only our plugin: the grading run ignores what else is installed
@@ -60,7 +62,7 @@ def _pytest_args(
 
 
 def _run_pytest(
-    tests: Path, options: EngineOptions, extra: list[str], only: str | None = None
+    tests: Path, options: EngineOptions, extra: list[str], only: str | Sequence[str] | None = None
 ) -> EngineConfig:
     engine = EngineConfig(options)
     before = set(sys.modules)
@@ -109,10 +111,10 @@ def run_graders(
     hidden_included: bool = False,
     wanted_artifacts: frozenset[str] = frozenset(),
     mistakes: Registry | None = None,
-    only: str | None = None,
+    only: str | Sequence[str] | None = None,
     oracle_cache: OracleCache | None = None,
 ) -> ExerciseResult:
-    """Grades ``submission`` with the grader file ``tests`` (or only its test ``only``);
+    """Grades ``submission`` with the grader file ``tests`` (or only its tests named ``only``);
     ``mistakes`` names known mistakes; ``oracle_cache`` (the student's loop only) keeps the
     torch references on disk."""
     tests = tests.resolve()
