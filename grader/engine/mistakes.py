@@ -23,6 +23,7 @@ import copy
 import importlib.util
 import inspect
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +36,13 @@ from grader.engine.diagnose import degenerate
 from grader.engine.plain import Opaque
 from grader.engine.student import Call
 from grader.errors import GraderError, display_path
+from grader.sandbox.worker import CallTimeout, alarm
 
 MATCH_RTOL = 1e-6
 MATCH_ATOL = 1e-9
+REPLAY_SECONDS = 5.0  # one replay of a mistake (they run in the grading process: bounded)
+HINT_SECONDS = 10.0  # all replays for one failed test; what is left unreplayed names nothing
+SLOW_CALL_SECONDS = 0.5  # a call that took the submission longer is not replayed (a training run)
 _counter = itertools.count()
 
 
@@ -130,17 +135,24 @@ class Registry:
         hints explain the same calls, the calls cannot tell which one was made: no hint.
         Functions are tried from the one called last (the call that failed, usually).
         """
+        deadline = time.monotonic() + HINT_SECONDS
         by_function: dict[str, list[int]] = {}
         for index, call in enumerate(calls):
             by_function.setdefault(call.function, []).append(index)
         for function in sorted(by_function, key=lambda f: -by_function[f][-1]):
-            if _the_same_answer(calls, by_function[function], self.reference):
+            if not any(_informative(calls[i]) for i in by_function[function]):
+                continue  # only empty or all-equal outputs: no mistake could be named from them
+            if _the_same_answer(calls, by_function[function], self.reference, deadline):
                 continue  # one answer to every question (a constant) tells nothing
-            hints = []
+            hints: list[str] = []
+            references: dict[Any, Any] = {}  # the reference's replays, shared by the candidates
             for candidate in self.mistakes.get(function, []):
                 verdicts = [
-                    self._explains(candidate, calls, index) for index in by_function[function]
+                    self._explains(candidate, calls, index, deadline, references)
+                    for index in by_function[function]
                 ]
+                if any(v is TIMEOUT for v in verdicts):
+                    return None  # not all the evidence could be weighed: no hint
                 verdicts = [v for v in verdicts if v is not SKIP]
                 if all(v is not False for v in verdicts) and any(v is True for v in verdicts):
                     hints.append(candidate.hint)
@@ -150,7 +162,14 @@ class Registry:
                 return None  # ambiguous: naming one of them could name a mistake not made
         return None
 
-    def _explains(self, candidate: Mistake, calls: Sequence[Call], index: int) -> Any:
+    def _explains(
+        self,
+        candidate: Mistake,
+        calls: Sequence[Call],
+        index: int,
+        deadline: float,
+        references: dict[Any, Any] | None = None,
+    ) -> Any:
         """True: the mistake reproduces the call and the reference does not; None: it reproduces
         the call but so does the reference (no evidence either way); False: it does not
         reproduce it; SKIP: the call cannot be replayed."""
@@ -158,7 +177,9 @@ class Registry:
         inputs = _inputs(candidate, calls, index, self.reference)
         if inputs is None:
             return SKIP
-        wrong = _replay(candidate.implementation, call, inputs)
+        wrong = _replay(candidate.implementation, call, inputs, deadline)
+        if wrong is TIMEOUT:
+            return TIMEOUT
         if wrong is None:
             return False
         wrong_result, wrong_args = wrong
@@ -176,7 +197,15 @@ class Registry:
         if not candidate.in_place and not call.repeat and degenerate(_masked(got, got)):
             return None  # an empty or all-equal output is what many wrong implementations give
         right_impl = getattr(self.reference, call.function, None) if self.reference else None
-        right = _replay(right_impl, call, inputs) if right_impl is not None else None
+        key = (index, candidate.produced_by)
+        references = {} if references is None else references
+        if key not in references or references[key] is TIMEOUT:
+            references[key] = (
+                _replay(right_impl, call, inputs, deadline) if right_impl is not None else None
+            )
+        right = references[key]
+        if right is TIMEOUT:
+            return TIMEOUT
         if right is None:
             return True
         right_result, right_args = right
@@ -188,10 +217,23 @@ class Registry:
 
 
 SKIP = object()
+TIMEOUT = object()  # a replay ran out of time
+
+
+def _informative(call: Call) -> bool:
+    """Whether a call's output could confirm a mistake: it returned something not degenerate
+    (a repeated call's draws always count; an in-place mistake shows in the arguments)."""
+    if not call.returned:
+        return False
+    if call.repeat:
+        return True
+    return not degenerate(_masked(call.result, call.result)) or not same(
+        _plain_args(call.args_after), _plain_args(call.args)
+    )
 
 
 def _the_same_answer(
-    calls: Sequence[Call], indices: list[int], reference: ModuleType | None
+    calls: Sequence[Call], indices: list[int], reference: ModuleType | None, deadline: float
 ) -> bool:
     """Whether a function gave one and the same answer to three or more different questions of a
     test whose right answers differ (a constant, which many wrong implementations give)."""
@@ -203,8 +245,8 @@ def _the_same_answer(
     right = getattr(reference, returned[0].function, None) if reference else None
     if right is None:
         return True
-    answers = [_replay(right, c, _Inputs(c, {}, reference)) for c in returned]
-    if any(a is None for a in answers):
+    answers = [_replay(right, c, _Inputs(c, {}, reference), deadline) for c in returned]
+    if any(a is None or a is TIMEOUT for a in answers):
         return True
     return not all(same(a[0], answers[0][0]) for a in answers[1:])
 
@@ -240,11 +282,12 @@ def _inputs(
     candidate: Mistake, calls: Sequence[Call], index: int, reference: ModuleType | None
 ) -> _Inputs | None:
     """How to replay ``calls[index]`` for ``candidate``, or None when it cannot be replayed: the
-    call raised or timed out, or it was given an object that neither a trusted factory built nor
-    (for the arguments the mistake declares ``produced_by``) an earlier call returned."""
+    call raised or timed out, took the submission more than SLOW_CALL_SECONDS, or was given an
+    object that neither a trusted factory built nor (for the arguments the mistake declares
+    ``produced_by``) an earlier call returned."""
     call = calls[index]
-    if not call.returned:
-        return None
+    if not call.returned or call.seconds > SLOW_CALL_SECONDS:
+        return None  # nothing came back; or replaying it for every mistake would cost too much
     produced: dict[int | str, tuple[Call, tuple[int, ...]]] = {}
     if candidate.produced_by and reference is None:
         return None
@@ -324,16 +367,23 @@ def _replay(
     implementation: Callable[..., Any],
     call: Call,
     inputs: Callable[[], tuple[tuple, dict]],
-) -> tuple[Any, tuple[Any, ...]] | None:
+    deadline: float,
+) -> Any:
     """What ``implementation`` returns on the call's inputs (every repeat of a repeated call),
-    and its arguments afterwards."""
+    and its arguments afterwards; None when it raises, TIMEOUT when it runs past the time
+    left (REPLAY_SECONDS at most: a mistake may loop where the submission was stopped)."""
+    left = min(REPLAY_SECONDS, deadline - time.monotonic())
+    if left <= 0:
+        return TIMEOUT
     try:
         args, kwargs = inputs()
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), alarm(left):
             if call.repeat:
                 result: Any = [implementation(*args, **kwargs) for _ in range(call.repeat)]
             else:
                 result = implementation(*args, **kwargs)
+    except CallTimeout:
+        return TIMEOUT
     except Exception:
         return None
     return result, _plain_args(args)
