@@ -15,7 +15,7 @@ Every rule of the docstrings, and the tests that exercise it (hidden ones marked
            nothing changes when f(x) = y . test_update_on_a_correct_sample_changes_nothing,
                                              test_update_on_every_kind_of_sample*
            f(x) = 0 at activation exactly 0, in the update too . test_update_on_every_kind_of_sample*
-           lr scales the weights and the bias . test_update_uses_the_learning_rate*,
+           lr scales the weights and the bias (by position and by name) .
                                              test_update_on_every_kind_of_sample*
            new arrays (w unchanged) ....... test_inputs_left_unmodified*
   train:   from zeros, samples in order (deterministic), the rule with lr != 1, stop after the

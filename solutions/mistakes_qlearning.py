@@ -246,3 +246,118 @@ def sarsa_bootstraps_on_the_current_action(Q, s, a, r, s_next, a_next, terminate
 )
 def greedy_policy_returns_the_values(Q):
     return np.max(Q, axis=1)
+
+
+# Training mistakes are replayed with the reference's order of draws (rng.random(), then
+# rng.integers or rng.choice): a submission that draws otherwise is not named by them.
+@mistake(
+    "train_q_learning",
+    "after each step the agent moves on: s = s_next (yours keeps updating the start state)",
+)
+def train_never_moves_on(env, n_episodes, alpha=0.5, gamma=0.99, epsilon=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    Q = np.zeros((env.observation_space.n, env.action_space.n))
+    for episode in range(n_episodes):
+        s, _ = env.reset(seed=seed if episode == 0 else None)
+        done = False
+        while not done:
+            if rng.random() < epsilon:
+                a = int(rng.integers(Q.shape[1]))
+            else:
+                a = int(rng.choice(np.flatnonzero(Q[s] == Q[s].max())))
+            s_next, r, terminated, truncated, _ = env.step(a)
+            Q[s, a] += alpha * (r + (0.0 if terminated else gamma * np.max(Q[s_next])) - Q[s, a])
+            done = terminated or truncated
+    return Q
+
+
+@mistake(
+    "train_q_learning",
+    "a truncated episode was cut short by the time limit, it did not end: bootstrap on it "
+    "(pass terminated, not terminated or truncated)",
+)
+def train_treats_truncation_as_termination(
+    env, n_episodes, alpha=0.5, gamma=0.99, epsilon=0.1, seed=0
+):
+    rng = np.random.default_rng(seed)
+    Q = np.zeros((env.observation_space.n, env.action_space.n))
+    for episode in range(n_episodes):
+        s, _ = env.reset(seed=seed if episode == 0 else None)
+        done = False
+        while not done:
+            if rng.random() < epsilon:
+                a = int(rng.integers(Q.shape[1]))
+            else:
+                a = int(rng.choice(np.flatnonzero(Q[s] == Q[s].max())))
+            s_next, r, terminated, truncated, _ = env.step(a)
+            done = terminated or truncated
+            Q[s, a] += alpha * (r + (0.0 if done else gamma * np.max(Q[s_next])) - Q[s, a])
+            s = s_next
+    return Q
+
+
+@mistake(
+    "train_q_learning",
+    "alpha and gamma are swapped in the call: q_learning_update(Q, s, a, r, s_next, terminated, "
+    "alpha, gamma)",
+)
+def train_swaps_alpha_and_gamma(env, n_episodes, alpha=0.5, gamma=0.99, epsilon=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    Q = np.zeros((env.observation_space.n, env.action_space.n))
+    for episode in range(n_episodes):
+        s, _ = env.reset(seed=seed if episode == 0 else None)
+        done = False
+        while not done:
+            if rng.random() < epsilon:
+                a = int(rng.integers(Q.shape[1]))
+            else:
+                a = int(rng.choice(np.flatnonzero(Q[s] == Q[s].max())))
+            s_next, r, terminated, truncated, _ = env.step(a)
+            Q[s, a] += gamma * (r + (0.0 if terminated else alpha * np.max(Q[s_next])) - Q[s, a])
+            s, done = s_next, terminated or truncated
+    return Q
+
+
+@mistake(
+    "train_q_learning",
+    "start from a table of zeros, np.zeros((S, A)): the rows of terminal states are never "
+    "updated and keep their initial values",
+)
+def train_starts_from_ones(env, n_episodes, alpha=0.5, gamma=0.99, epsilon=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    Q = np.ones((env.observation_space.n, env.action_space.n))
+    for episode in range(n_episodes):
+        s, _ = env.reset(seed=seed if episode == 0 else None)
+        done = False
+        while not done:
+            if rng.random() < epsilon:
+                a = int(rng.integers(Q.shape[1]))
+            else:
+                a = int(rng.choice(np.flatnonzero(Q[s] == Q[s].max())))
+            s_next, r, terminated, truncated, _ = env.step(a)
+            Q[s, a] += alpha * (r + (0.0 if terminated else gamma * np.max(Q[s_next])) - Q[s, a])
+            s, done = s_next, terminated or truncated
+    return Q
+
+
+@mistake(
+    "train_q_learning",
+    "the last transition of an episode (the one that reaches the goal) is never applied: "
+    "update Q before you leave the episode's loop",
+)
+def train_skips_the_last_transition(env, n_episodes, alpha=0.5, gamma=0.99, epsilon=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    Q = np.zeros((env.observation_space.n, env.action_space.n))
+    for episode in range(n_episodes):
+        s, _ = env.reset(seed=seed if episode == 0 else None)
+        while True:
+            if rng.random() < epsilon:
+                a = int(rng.integers(Q.shape[1]))
+            else:
+                a = int(rng.choice(np.flatnonzero(Q[s] == Q[s].max())))
+            s_next, r, terminated, truncated, _ = env.step(a)
+            if terminated or truncated:
+                break
+            Q[s, a] += alpha * (r + gamma * np.max(Q[s_next]) - Q[s, a])
+            s = s_next
+    return Q
