@@ -24,7 +24,8 @@ def test_a_constant_factor_is_named() -> None:
     e = rng.normal(size=(3, 4))
     assert "times 2, everywhere" in diagnose_pair(2 * e, e)
     assert "times 1/2" in diagnose_pair(e / 2, e)
-    assert "times 1.37" in diagnose_pair(1.37 * e, e)
+    assert diagnose_pair(1.37 * e, e) is None  # no simple number: more often an accident
+    assert "times 2/3" in diagnose_pair(2 * e / 3, e)
 
 
 def test_a_factor_that_is_the_batch_size_is_a_sum_for_a_mean() -> None:
@@ -199,4 +200,5 @@ def test_a_composite_function_is_sent_to_its_failing_component() -> None:
         "lstm_cell_forward fails its own tests, and lstm_forward builds on it: make "
         "lstm_cell_forward right, then come back to lstm_forward"
     )
-    assert known.hint == "resets c" and other.hint is None and cell.hint is None
+    assert known.hint == seq.hint  # a known mistake of lstm_forward may be the cell's doing
+    assert other.hint is None and cell.hint is None
