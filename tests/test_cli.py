@@ -64,7 +64,7 @@ def test_check_solution_json_is_full_marks() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     jsonschema.validate(data, CHECK_SCHEMA)
-    assert data["score"] == data["max_score"] == 20
+    assert data["score"] == data["max_score"] == 25
     assert all(t["status"] == "passed" and t["message"] == "" for t in data["tests"])
 
 
@@ -72,7 +72,7 @@ def test_check_table_has_tests_total_and_messages() -> None:
     result = run("check", "softmax")
     assert result.exit_code == 1
     out = result.output
-    assert "test_softmax_matches_torch" in out and "total" in out and "0 / 13" in out
+    assert "test_softmax_matches_torch" in out and "total" in out and "0 / 15" in out
     assert "softmax is not written yet" in out
     assert "\x1b[" not in out  # no colour codes when not on a terminal
 
@@ -80,7 +80,7 @@ def test_check_table_has_tests_total_and_messages() -> None:
 def test_check_solution_table_says_full_marks() -> None:
     result = run("check", "softmax", "--solution")
     assert result.exit_code == 0
-    assert "Full marks: 24 / 24" in result.output and "hidden" in result.output
+    assert "Full marks: 25 / 25" in result.output and "hidden" in result.output
 
 
 def test_unknown_exercise_is_one_line_exit_2() -> None:
@@ -121,7 +121,7 @@ def test_no_course_here(tmp_path: Path, monkeypatch) -> None:
 def test_list_shows_points_and_progress(course_copy: Course) -> None:
     result = run("list", course=course_copy)
     assert result.exit_code == 0, result.output
-    assert "perceptron" in result.output and "11" in result.output and "13" in result.output
+    assert "perceptron" in result.output and "11" in result.output and "15" in result.output
     assert "not started" in result.output
     lstm_row = next(
         line for line in result.output.splitlines() if line.strip("│ ").startswith("lstm")
@@ -137,8 +137,8 @@ def test_list_shows_points_and_progress(course_copy: Course) -> None:
     stub.write_text(course_copy.solution("softmax").read_text())
     assert run("check", "softmax", course=course_copy).exit_code == 0
     after = run("list", course=course_copy).output
-    assert "all functions written" in after and "last check 13/13" in after
-    assert "last checks: 13 of 13 points" in after
+    assert "all functions written" in after and "last check 15/15" in after
+    assert "last checks: 15 of 15 points" in after
     stub.write_text(stub.read_text() + "\n")
     assert "changed since" in run("list", course=course_copy).output
 
@@ -208,7 +208,7 @@ def test_plain_pytest_on_exercises_runs_the_public_tests(course_copy: Course) ->
         timeout=120,
     )
     assert proc.returncode == 1
-    assert "dlgrade: 0 / 13 points" in proc.stdout
+    assert "dlgrade: 0 / 15 points" in proc.stdout
     course_copy.stub("softmax").write_text(course_copy.solution("softmax").read_text())
     proc = subprocess.run(
         [
@@ -227,7 +227,7 @@ def test_plain_pytest_on_exercises_runs_the_public_tests(course_copy: Course) ->
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout
-    assert "dlgrade: 13 / 13 points" in proc.stdout
+    assert "dlgrade: 15 / 15 points" in proc.stdout
 
 
 def test_check_all_grades_every_exercise_and_gives_the_course_total() -> None:

@@ -104,7 +104,7 @@ def test_training_that_ignores_terminated_fails_on_the_values(
     )
     result = check(course, "qlearning", path=path, hidden=True, seed=5)
     failed = {t.name for t in result.tests if t.status != "passed"}
-    assert "test_q_learning_update_on_a_terminal_transition" in failed
+    assert "test_updates_on_a_terminal_transition" in failed
     assert "test_q_learning_update_matches_torch" not in failed
 
 
