@@ -58,3 +58,20 @@ def test_backward_docstrings_give_the_arguments_and_the_shape_of_dout(name: str)
     doc = getattr(load("conv"), name).__doc__
     assert "Args:" in doc and "dout:" in doc and "(N, " in doc.split("dout:")[1].splitlines()[0]
     assert ">>>" in doc
+
+
+@pytest.mark.parametrize("exercise", COURSE.exercises)
+def test_every_grader_test_is_in_the_rule_map_of_its_header(exercise: str) -> None:
+    """The header of solutions/test_<exercise>.py maps each docstring rule to its tests: the map
+    names every test of the file, and only tests that exist."""
+    import re
+
+    source = COURSE.solution_tests(exercise).read_text()
+    tree = ast.parse(source)
+    doc = ast.get_docstring(tree) or ""
+    assert "Every rule of the docstrings" in doc
+    mapped = set(re.findall(r"test_[a-z0-9_]+", doc))
+    defined = {
+        f.name for f in tree.body if isinstance(f, ast.FunctionDef) and f.name.startswith("test_")
+    }
+    assert mapped == defined, (sorted(mapped - defined), sorted(defined - mapped))
