@@ -206,8 +206,12 @@ def test_train_separates_separable_data(student, rng):
 @pytest.mark.points(2)
 def test_multiclass_predict_matches_torch(student, rng):
     """multiclass_predict returns the argmax of X @ W + b for each sample."""
-    n, d, k = int(rng.integers(5, 20)), int(rng.integers(2, 6)), int(rng.integers(3, 6))
-    W, b, X = rng.normal(size=(d, k)), rng.normal(size=k), rng.normal(size=(n, d))
+    n, d, k = int(rng.integers(8, 20)), int(rng.integers(2, 6)), int(rng.integers(3, 6))
+    W, X = rng.normal(size=(d, k)), rng.normal(size=(n, d))
+    while True:  # a bias that changes some predictions: it must be used
+        b = rng.normal(scale=2.0, size=k)
+        if np.sum(np.argmax(X @ W + b, axis=1) != np.argmax(X @ W, axis=1)) >= 2:
+            break
     expect_array(student.multiclass_predict(W, b, X), multiclass_predict_ref(W, b, X))
 
 

@@ -152,15 +152,6 @@ def softmax_sums_over_axis_0(z, axis=-1):
 
 
 @mistake(
-    "softmax",
-    "the sum lost its axis: without keepdims=True it broadcasts against the wrong axis of e",
-)
-def softmax_sum_along_axis_without_keepdims(z, axis=-1):
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis)
-
-
-@mistake(
     "log_softmax",
     "subtract the log-sum-exp from the shifted logits z - max: z - log(sum(exp(z - max))) is off "
     "by the max of each row (the shift was not added back)",

@@ -203,8 +203,12 @@ def test_train_separates_separable_data(student, rng):
 @pytest.mark.points(2)
 def test_multiclass_predict_matches_torch(student, rng):
     """multiclass_predict returns the argmax of X @ W + b for each sample."""
-    n, d, k = int(rng.integers(5, 20)), int(rng.integers(2, 6)), int(rng.integers(3, 6))
-    W, b, X = rng.normal(size=(d, k)), rng.normal(size=k), rng.normal(size=(n, d))
+    n, d, k = int(rng.integers(8, 20)), int(rng.integers(2, 6)), int(rng.integers(3, 6))
+    W, X = rng.normal(size=(d, k)), rng.normal(size=(n, d))
+    while True:  # a bias that changes some predictions: it must be used
+        b = rng.normal(scale=2.0, size=k)
+        if np.sum(np.argmax(X @ W + b, axis=1) != np.argmax(X @ W, axis=1)) >= 2:
+            break
     expect_array(student.multiclass_predict(W, b, X), multiclass_predict_ref(W, b, X))
 
 
@@ -229,10 +233,14 @@ def test_predict_zero_activation_is_zero(student, rng):
     """An activation of exactly 0 is classified 0 (the rule uses > 0, not >= 0)."""
     d = int(rng.integers(2, 5))
     w = rng.integers(1, 4, size=d).astype(np.float64)
-    X = integer_data(rng, 8, d)
-    b = -float(X[0] @ w)  # the first sample lies exactly on the boundary
-    X[3] = X[0]
-    X[5], X[6] = X[0] + 1, X[0] - 1  # and two on either side of it
+    while True:
+        X = integer_data(rng, 8, d)
+        b = -float(X[0] @ w)  # the first sample lies exactly on the boundary
+        X[3] = X[0]
+        X[5], X[6] = X[0] + 1, X[0] - 1  # and two on either side of it
+        no_bias = X @ w > 0  # data where leaving out the bias shows, with > and with >=
+        if np.any(no_bias != (X @ w + b > 0)) and np.any(no_bias != (X @ w + b >= 0)):
+            break
     expect_array(student.predict(w, b, X), predict_ref(w, b, X))
     expect_array(student.predict(np.zeros(d), 0.0, X), np.zeros(8, dtype=np.int64))
 
@@ -330,8 +338,14 @@ def test_multiclass_update_with_ties_and_a_learning_rate(student, rng):
         "W_new",
         "b_new",
     )
-    W, b = rng.normal(size=(d, k)), rng.normal(size=k)
+    W = rng.normal(size=(d, k))
+    while True:  # a bias that changes the predicted class: the prediction must use it
+        b = rng.normal(scale=2.0, size=k)
+        if np.argmax(x @ W + b) != np.argmax(x @ W):
+            break
     y = int((np.argmax(x @ W + b) + rng.integers(1, k)) % k)
+    if y == np.argmax(x @ W):  # and the true class is neither prediction
+        y = int(next(c for c in range(k) if c not in (np.argmax(x @ W + b), np.argmax(x @ W))))
     check_pair(
         student.multiclass_update(W, b, x, y, lr=lr),
         *multiclass_update_ref(W, b, x, y, lr),

@@ -363,33 +363,45 @@ def test_ucb_tries_untried_arms_first(student, rng):
             )
 
 
-def ucb_case(rng):
-    """Counts, values, t and c where the usual slips (leaving out c, ln t or the square root,
-    putting c inside it) pick other arms than the rule, and than each other: the best of up to
-    100 draws."""
-    best, best_score = None, -1
-    for _ in range(100):
+def ucb_slip_arms(counts, values, t, c):
+    """The arm of the rule, then those of the usual slips: leaving out c, ln t or the square
+    root, and putting c inside it."""
+    return [
+        int(np.argmax(u))
+        for u in (
+            values + c * np.sqrt(math.log(t) / counts),
+            values + np.sqrt(math.log(t) / counts),
+            values + c * np.sqrt(t / counts),
+            values + c * math.log(t) / counts,
+            values + np.sqrt(c * math.log(t) / counts),
+        )
+    ]
+
+
+def ucb_cases(rng, n=10):
+    """``n`` cases (counts, values, t, c) on which every usual slip picks another arm than the
+    rule in at least three, and, where the draws allow, than each other."""
+    cases, shown = [], [0, 0, 0, 0]
+    for _ in range(2000):
+        if len(cases) == n:
+            break
         A = int(rng.integers(4, 8))
         counts = rng.integers(1, 50, size=A)
         t = int(counts.sum())
         c = float(rng.choice([rng.uniform(0.1, 0.5), rng.uniform(2.0, 4.0)]))
         values = rng.normal(size=A) * c * math.sqrt(math.log(t))
-        arms = [
-            int(np.argmax(u))
-            for u in (
-                values + c * np.sqrt(math.log(t) / counts),  # the rule
-                values + np.sqrt(math.log(t) / counts),
-                values + c * np.sqrt(t / counts),
-                values + c * math.log(t) / counts,
-                values + np.sqrt(c * math.log(t) / counts),
-            )
-        ]
-        score = len(set(arms[1:]) - {arms[0]}) * 10 + len(set(arms))
-        if score > best_score:
-            best, best_score = (counts, values, t, c), score
-        if len(set(arms)) == len(arms):
-            break
-    return best
+        arms = ucb_slip_arms(counts, values, t, c)
+        differ = [int(arm != arms[0]) for arm in arms[1:]]
+        needed = [k for k in range(4) if shown[k] < 3]
+        left = n - len(cases)
+        if (
+            len(set(arms)) == len(arms)
+            or (any(differ[k] for k in needed) and len(needed) <= left)
+            or (not needed and len(set(arms)) >= 3)
+        ):
+            cases.append((counts, values, t, c))
+            shown = [shown[k] + differ[k] for k in range(4)]
+    return cases
 
 
 @pytest.mark.points(2)
@@ -397,7 +409,7 @@ def test_ucb_matches_torch(student, rng):
     """ucb_action picks the argmax of values + c * sqrt(ln t / counts) when every arm was tried
     (on inputs where leaving out c, ln t or the square root, or putting c inside it, would
     change the arm)."""
-    cases = [ucb_case(rng) for _ in range(10)]
+    cases = ucb_cases(rng)
     calls = [student.call("ucb_action", *case) for case in cases]  # all ten, then check them
     for (counts, values, t, c), call in zip(cases, calls):
         want = ucb_ref(counts, values, t, c)
@@ -432,11 +444,14 @@ def test_q_learning_update_matches_torch(student, rng):
 @pytest.mark.points(2)
 def test_sarsa_update_matches_torch(student, rng):
     """sarsa_update bootstraps on Q[s_next, a_next], the action actually taken next (here an
-    exploring one, not the greedy one: that is where SARSA and Q-learning differ)."""
-    S, A = int(rng.integers(3, 8)), int(rng.integers(2, 5))
+    exploring one, not the greedy one: that is where SARSA and Q-learning differ; the action
+    taken now is a third one)."""
+    S, A = int(rng.integers(3, 8)), int(rng.integers(3, 6))
     Q = rng.normal(size=(S, A))
-    s, a, s_next = int(rng.integers(S)), int(rng.integers(A)), int(rng.integers(S))
-    a_next = int((np.argmax(Q[s_next]) + rng.integers(1, A)) % A)
+    s, s_next = int(rng.integers(S)), int(rng.integers(S))
+    greedy = int(np.argmax(Q[s_next]))
+    a_next = int((greedy + rng.integers(1, A)) % A)  # an exploring next action
+    a = int(rng.choice([x for x in range(A) if x not in (greedy, a_next)]))  # and another one
     r, alpha, gamma = (
         float(rng.normal()),
         float(rng.uniform(0.1, 0.9)),
@@ -560,8 +575,10 @@ def test_updates_along_an_episode(student, rng):
             name=f"Q after step {step} of Q-learning",
         )
     Q, Q_ref = start.copy(), start.copy()
-    for step, (s, a, r, s_next, _, terminated) in enumerate(an_episode(rng, S, A)):
-        a_next = int((np.argmax(Q_ref[s_next]) + rng.integers(1, A)) % A)  # never the greedy one
+    for step, (s, _, r, s_next, _, terminated) in enumerate(an_episode(rng, S, A)):
+        greedy = int(np.argmax(Q_ref[s_next]))
+        a_next = int((greedy + rng.integers(1, A)) % A)  # never the greedy one
+        a = int(next(x for x in range(A) if x not in (greedy, a_next)))  # and a third action now
         Q_ref = sarsa_update_ref(Q_ref, s, a, r, s_next, a_next, terminated, alpha, gamma)
         Q = expect_array(
             student.sarsa_update(Q, s, a, r, s_next, a_next, terminated, alpha, gamma),

@@ -194,6 +194,8 @@ class Registry:
                 return None
         elif not agree(_masked(wrong_result, got), _masked(got, got)):
             return False
+        elif call.modified() and not same(wrong_args, _plain_args(call.args_after)):
+            return False  # the submission changed its arguments, this mistake does not
         if not candidate.in_place and not call.repeat and degenerate(_masked(got, got)):
             return None  # an empty or all-equal output is what many wrong implementations give
         right_impl = getattr(self.reference, call.function, None) if self.reference else None
@@ -370,20 +372,23 @@ def _replay(
     deadline: float,
 ) -> Any:
     """What ``implementation`` returns on the call's inputs (every repeat of a repeated call),
-    and its arguments afterwards; None when it raises, TIMEOUT when it runs past the time
-    left (REPLAY_SECONDS at most: a mistake may loop where the submission was stopped)."""
+    and its arguments afterwards; None when it raises or runs five times as long as the
+    submission did (it computes something else), TIMEOUT when it runs past the time left
+    (REPLAY_SECONDS at most: a mistake may loop where the submission was stopped)."""
     left = min(REPLAY_SECONDS, deadline - time.monotonic())
     if left <= 0:
         return TIMEOUT
+    # a replay that takes far longer than the submission took computes something else
+    own = max(0.5, 5 * call.seconds)
     try:
         args, kwargs = inputs()
-        with np.errstate(all="ignore"), alarm(left):
+        with np.errstate(all="ignore"), alarm(min(left, own)):
             if call.repeat:
                 result: Any = [implementation(*args, **kwargs) for _ in range(call.repeat)]
             else:
                 result = implementation(*args, **kwargs)
     except CallTimeout:
-        return TIMEOUT
+        return None if own < left else TIMEOUT
     except Exception:
         return None
     return result, _plain_args(args)
