@@ -21,6 +21,8 @@ import random
 import textwrap
 from pathlib import Path
 
+from edit_source import replace_functions
+
 from grader.course import Course
 from grader.engine.mistakes import Mistake, Registry, registry_for
 from grader.engine.results import ExerciseResult
@@ -88,22 +90,6 @@ def as_submission_function(m: Mistake) -> str:
     lines = source.splitlines()[node.lineno - 1 :]
     lines[0] = lines[0].replace(f"def {m.name}(", f"def {m.function}(", 1)
     return "\n".join(lines)
-
-
-def replace_functions(source: str, **bodies: str) -> str:
-    """``source`` with each named top-level function replaced by the given ``def`` text."""
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    spans = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name in bodies:
-            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            spans[node.name] = (start, node.end_lineno)
-    missing = set(bodies) - set(spans)
-    assert not missing, f"no such functions: {missing}"
-    for name, (start, end) in sorted(spans.items(), key=lambda kv: -kv[1][0]):
-        lines[start - 1 : end] = textwrap.dedent(bodies[name]).strip("\n").splitlines()
-    return "\n".join(lines) + "\n"
 
 
 def mistake_submission(exercise: str, m: Mistake, folder: Path) -> Path:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import sweeps
 from conftest import REPO
+from sweeps import as_submission_function  # noqa: F401 (benchmarks/run.py, test_cache.py)
 
 from grader.course import Course
 from grader.engine.mistakes import Mistake, Registry, mistake, registry_for, same
