@@ -29,6 +29,8 @@ Every rule of the docstrings, and the tests that exercise it (hidden ones marked
   train_q_learning: solves deterministic FrozenLake by a shortest path, values -> Q* .
                                              test_train_q_learning_finds_a_shortest_path_on_frozen_lake
         the cliff-edge path on CliffWalking . test_train_q_learning_walks_the_cliff_edge
+        from zeros: terminal rows stay 0 .. test_train_q_learning_finds_a_shortest_path_on_frozen_lake,
+                                             test_train_q_learning_walks_the_cliff_edge
         ties broken at random while training . test_train_q_learning_breaks_ties_at_random*
         bootstraps when truncated, not when terminated; stops at either .
                                              test_train_q_learning_bootstraps_after_a_truncation*
