@@ -7,8 +7,8 @@ The one place that decides what a failure's hint says (the plugin calls it):
 2. else the shape of the difference, when it clearly has one (grader/engine/diagnose.py);
 3. after every test has run: a function whose grader declares that it builds on others
    (``BUILDS_ON = {"lstm_forward": ("lstm_cell_forward",)}`` in the grader file) and whose
-   component failed a test of its own is told to fix that component first, in place of a
-   diagnosis (a registered mistake's hint, or the grader's own, stays: it is about this output).
+   component failed a test of its own is told to fix that component first, in place of any
+   other hint (with a wrong component, its output may look like any of its own mistakes).
 """
 
 from __future__ import annotations
@@ -63,10 +63,8 @@ def components_first(results: Sequence[TestResult], builds_on: Mapping[str, Sequ
     for result in results:
         if result.status != "passed" and result.function:
             failing.setdefault(result.function, []).append(result.name)
-    for result in results:
+    for result in results:  # before any other hint: a wrong component can mimic any mistake
         if result.status == "passed" or not result.function:
-            continue
-        if result.hint_source in ("mistake", "grader"):
             continue
         broken = [
             c for c in builds_on.get(result.function, ()) if c != result.function and c in failing
