@@ -166,6 +166,13 @@ def mlp_backward(dscores, cache):
 
     Returns:
         list of ``(dW, db)``, one per layer, in the order of ``params``.
+
+    Example:
+        >>> params = [(np.ones((2, 1)), np.zeros(1))]  # one layer: scores = x1 + x2
+        >>> scores, cache = mlp_forward(np.array([[1.0, 2.0]]), params)
+        >>> mlp_backward(np.ones((1, 1)), cache)  # dW = x.T @ dscores, db = dscores summed
+        [(array([[1.],
+               [2.]]), array([1.]))]
     """
     # YOUR CODE HERE
     raise NotImplementedError

@@ -78,8 +78,26 @@ def conv2d_backward(dout, x, w, b, stride=1, padding=0):
 
     Windows overlap when the stride is smaller than the kernel: their gradients add up.
 
+    Args:
+        dout: float64 array ``(N, F, H', W')``, the gradient of the loss with respect to
+            the output of ``conv2d_forward(x, w, b, stride, padding)``; same shape as that output.
+        x, w, b: the forward pass's inputs, ``(N, C, H, W)``, ``(F, C, KH, KW)`` and ``(F,)``.
+        stride, padding: as in the forward pass.
+
     Returns:
         ``(dx, dw, db)``, shaped like ``x``, ``w`` and ``b``.
+
+    Example:
+        >>> x = np.arange(9.0).reshape(1, 1, 3, 3)  # one 3x3 image
+        >>> w, b = np.ones((1, 1, 2, 2)), np.zeros(1)  # one 2x2 kernel: the output is (1, 1, 2, 2)
+        >>> dx, dw, db = conv2d_backward(np.ones((1, 1, 2, 2)), x, w, b)
+        >>> dx[0, 0]  # the centre is in all four windows: their gradients add up
+        array([[1., 2., 1.],
+               [2., 4., 2.],
+               [1., 2., 1.]])
+        >>> dw[0, 0], db  # dw: the sum of the four windows; db: the sum of dout
+        (array([[ 8., 12.],
+               [20., 24.]]), array([4.]))
     """
     # YOUR CODE HERE
     raise NotImplementedError
@@ -114,8 +132,20 @@ def maxpool2d_backward(dout, x, kernel=2, stride=2):
     several windows collects the gradient of each. On ties, the first maximum in
     row-major order takes it, as in PyTorch.
 
+    Args:
+        dout: float64 array ``(N, C, H', W')``, the gradient of the loss with respect to
+            the output of ``maxpool2d_forward(x, kernel, stride)``; same shape as that output.
+        x: float64 array ``(N, C, H, W)``, the forward pass's input.
+        kernel, stride: as in the forward pass.
+
     Returns:
         ``dx``, shaped like ``x``.
+
+    Example:
+        >>> x = np.array([[[[1.0, 3.0], [3.0, 2.0]]]])  # one 2x2 window, the maximum 3 twice
+        >>> maxpool2d_backward(np.array([[[[5.0]]]]), x)  # dout (1, 1, 1, 1): the first 3 takes it
+        array([[[[0., 5.],
+                 [0., 0.]]]])
     """
     # YOUR CODE HERE
     raise NotImplementedError

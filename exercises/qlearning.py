@@ -171,6 +171,13 @@ def train_q_learning(env, n_episodes, alpha=0.5, gamma=0.99, epsilon=0.1, seed=0
 
     Returns:
         The learned table, float64 ``(S, A)``.
+
+    Example:
+        >>> import gymnasium
+        >>> env = gymnasium.make("FrozenLake-v1", is_slippery=False)  # 16 states, 4 actions
+        >>> Q = train_q_learning(env, 300, epsilon=0.3, seed=0)
+        >>> Q.shape, round(float(Q[0].max()), 4)  # the goal is 6 steps away: gamma**5
+        ((16, 4), 0.951)
     """
     # YOUR CODE HERE
     raise NotImplementedError

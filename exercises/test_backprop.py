@@ -6,6 +6,28 @@
 `student` is your module, `rng` a random generator seeded for you. PyTorch's
 layers store W as (d_out, d_in); the references use F.linear(x, W.T, b), the
 same layer in your layout.
+
+Every rule of the docstrings, and the tests that exercise it (hidden ones marked *):
+  linear_forward: x @ W + b ............... test_linear_forward_matches_torch
+  linear_backward: dx, dW = x.T @ dout, db summed over the batch . test_linear_backward_matches_autograd,
+                                             test_batch_of_one*
+  relu: max(x, 0); dout where x > 0 ....... test_relu_forward_and_backward_match_torch
+        the derivative at exactly 0 is 0 .. test_relu_derivative_at_zero_is_zero*,
+                                             test_mlp_with_each_activation[relu]*
+  sigmoid_backward: at the pre-activation, dout * s (1 - s) . test_sigmoid_backward_matches_autograd
+        0, not nan, where the sigmoid saturates . test_sigmoid_backward_at_large_inputs
+  tanh_backward: at the pre-activation .... test_tanh_backward_matches_autograd
+  mse_loss: mean over all N elements, dpred = 2 (pred - target) / N . test_mse_loss_matches_torch,
+                                             test_mse_loss_of_other_shapes*
+  mlp_forward: the activation after every layer but the last . test_mlp_forward_matches_torch,
+                                             test_mlp_of_depth_one*, test_mlp_of_depth_four_with_sigmoid_and_tanh*
+  mlp_backward: every layer's (dW, db), in the order of params . test_mlp_backward_matches_autograd,
+        relu, sigmoid, tanh; depth 1 and 4; a batch of one . test_mlp_with_each_activation[...]*,
+                                             test_mlp_of_depth_one*, test_mlp_of_depth_four_with_sigmoid_and_tanh*,
+                                             test_batch_of_one*
+  numerical_gradient: central differences, coordinates coupled . test_numerical_gradient_matches_autograd
+        any shape, x left as it was found . test_numerical_gradient_of_any_shape_leaves_x_as_it_was*
+  inputs left unmodified .................. test_inputs_left_unmodified*
 """
 
 import numpy as np
@@ -14,6 +36,7 @@ import pytest
 from grader.testing import (
     F,
     expect_array,
+    expect_arrays,
     expect_scalar,
     expect_sequence,
     expect_unmodified,
@@ -22,6 +45,9 @@ from grader.testing import (
 )
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
+
+# every MLP is built of affine layers: a failure of the MLP is sent to them first when they fail
+BUILDS_ON = {"mlp_forward": ("linear_forward",), "mlp_backward": ("linear_backward",)}
 
 
 # -- the PyTorch references -------------------------------------------------------------------
@@ -94,10 +120,11 @@ def check_grads(got, expected, n_layers):
     grads = expect_sequence(
         got, n_layers, name="the list of gradients", what="one (dW, db) per layer"
     )
+    parts = []
     for i, (pair, (dW_ref, db_ref)) in enumerate(zip(grads, expected)):
         dW, db = expect_sequence(pair, 2, name=f"the gradients of layer {i}", what="(dW, db)")
-        expect_array(dW, dW_ref, name=f"dW of layer {i}")
-        expect_array(db, db_ref, name=f"db of layer {i}")
+        parts += [(f"dW of layer {i}", dW, dW_ref), (f"db of layer {i}", db, db_ref)]
+    expect_arrays(parts)
 
 
 def check_mlp(student, rng, sizes, activation, n=None):
@@ -131,9 +158,7 @@ def test_linear_backward_matches_autograd(student, rng):
     dout = rng.normal(size=(n, d_out))
     _, dx_ref, dW_ref, db_ref = linear_ref(x, W, b, dout)
     dx, dW, db = expect_sequence(student.linear_backward(dout, x, W, b), 3, what="(dx, dW, db)")
-    expect_array(dx, dx_ref, name="dx")
-    expect_array(dW, dW_ref, name="dW")
-    expect_array(db, db_ref, name="db")
+    expect_arrays([("dx", dx, dx_ref), ("dW", dW, dW_ref), ("db", db, db_ref)])
 
 
 @pytest.mark.points(2)
@@ -149,6 +174,19 @@ def test_relu_forward_and_backward_match_torch(student, rng):
 def test_sigmoid_backward_matches_autograd(student, rng):
     """sigmoid_backward(dout, x) = dout * s * (1 - s) at the pre-activation x."""
     x, dout = rng.normal(scale=3, size=(4, 5)), rng.normal(size=(4, 5))
+    expect_array(
+        student.sigmoid_backward(dout, x), activation_ref("sigmoid", x, dout)[1], name="dx"
+    )
+
+
+@pytest.mark.points(1)
+def test_sigmoid_backward_at_large_inputs(student, rng):
+    """sigmoid_backward is 0, not nan, where the sigmoid saturates (|x| of 800 and more), and
+    exact beside them: exp(x) / (1 + exp(x)) is inf / inf = nan there."""
+    x = np.concatenate(
+        [rng.uniform(800, 1e4, size=3), -rng.uniform(800, 1e4, size=3), rng.normal(size=4)]
+    )
+    dout = rng.normal(size=x.shape)
     expect_array(
         student.sigmoid_backward(dout, x), activation_ref("sigmoid", x, dout)[1], name="dx"
     )
@@ -192,14 +230,16 @@ def test_mlp_backward_matches_autograd(student, rng):
 @pytest.mark.points(2)
 def test_numerical_gradient_matches_autograd(student, rng):
     """numerical_gradient by central differences agrees with autograd to about 1e-7
-    (a one-sided difference is off by about h, 1e-5)."""
-    name = str(rng.choice(sorted(TORCH_FUNCTIONS)))
+    (a one-sided difference is off by about h, 1e-5), for a function of each coordinate alone
+    and for log-sum-exp, which couples them."""
     x = rng.normal(size=tuple(int(v) for v in rng.integers(2, 5, size=2)))
-    f = student.new("function", name)
-    expect_array(
-        student.numerical_gradient(f, x),
-        gradient_ref(name, x),
-        name=f"the gradient of {name}",
-        rtol=1e-7,
-        atol=1e-7,
-    )
+    # log_sum_exp couples the coordinates: a nudge left in place changes the others' differences
+    for name in (str(rng.choice(sorted(set(TORCH_FUNCTIONS) - {"log_sum_exp"}))), "log_sum_exp"):
+        f = student.new("function", name)
+        expect_array(
+            student.numerical_gradient(f, x),
+            gradient_ref(name, x),
+            name=f"the gradient of {name}",
+            rtol=1e-7,
+            atol=1e-7,
+        )

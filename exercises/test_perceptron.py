@@ -6,12 +6,36 @@
 `student` is your module, `rng` a random generator seeded for you. The data of
 the training tests are small integers, so every sum is exact and your epoch
 count must match the rule's to the epoch.
+
+Every rule of the docstrings, and the tests that exercise it (hidden ones marked *):
+  predict: 1 where w.x + b > 0 ............ test_predict_matches_torch
+           exactly 0 is class 0 ........... test_predict_zero_activation_is_zero*
+           an int array of 0/1 ............ every predict test (dtype checked)
+  update:  w + lr (y - f(x)) x, b + lr (y - f(x)) on a mistake . test_update_on_a_mistake
+           nothing changes when f(x) = y . test_update_on_a_correct_sample_changes_nothing,
+                                             test_update_on_every_kind_of_sample*
+           f(x) = 0 at activation exactly 0, in the update too . test_update_on_every_kind_of_sample*
+           lr scales the weights and the bias (by position and by name) .
+                                             test_update_on_every_kind_of_sample*
+           new arrays (w unchanged) ....... test_inputs_left_unmodified*
+  train:   from zeros, samples in order (deterministic), the rule with lr != 1, stop after the
+           first clean epoch (counted) .... test_train_follows_the_rule_exactly*
+           separates separable data ....... test_train_separates_separable_data
+           at most `epochs` (XOR never converges) . test_train_does_not_converge_on_xor*
+  multiclass_predict: argmax over the classes . test_multiclass_predict_matches_torch
+           ties go to the lowest index .... test_multiclass_predict_ties_go_to_the_lowest_index*
+  multiclass_update: y gains lr x (bias + lr), p loses it . test_multiclass_update_on_a_mistake,
+                                             test_multiclass_update_with_ties_and_a_learning_rate*
+           p is the predicted class, ties to the lowest index . test_multiclass_update_with_ties_and_a_learning_rate*
+           unchanged when p == y .......... test_multiclass_update_when_right_changes_nothing*
+           new arrays ..................... test_inputs_left_unmodified*
 """
 
 import numpy as np
 import pytest
 
 from grader.testing import (
+    about,
     expect,
     expect_array,
     expect_number,
@@ -70,6 +94,10 @@ def multiclass_update_ref(W, b, x, y, lr):
     return W, b
 
 
+# train applies the rule of update and predict; a failure of train is then sent to those first
+BUILDS_ON = {"train": ("predict", "update")}
+
+
 # -- inputs -------------------------------------------------------------------------------------
 def integer_data(rng, n, d, low=-4, high=4):
     return rng.integers(low, high + 1, size=(n, d)).astype(np.float64)
@@ -87,7 +115,12 @@ def separable_data(rng, epochs=50):
         score = X @ w_true + b_true
         X = X[np.abs(score) >= 2][:30]
         y = (X @ w_true + b_true > 0).astype(np.int64)
-        if 0 < y.sum() < len(y) and train_ref(X, y, epochs, 1.0)[2] < epochs:
+        trivial = [  # perceptrons that separate these data without learning them: not wanted
+            np.array_equal(((X @ (sign * np.ones(d)) + b) > 0).astype(np.int64), y)
+            for sign in (1, -1)
+            for b in (-1.0, 0.0, 1.0)
+        ]
+        if 0 < y.sum() < len(y) and not any(trivial) and train_ref(X, y, epochs, 1.0)[2] < epochs:
             return X, y
     raise RuntimeError("could not draw separable data")  # pragma: no cover
 
@@ -99,6 +132,16 @@ def xor_data(rng):
     order = rng.permutation(4)
     scale, shift = float(rng.integers(1, 4)), rng.integers(-2, 3, size=2)
     return corners[order] * scale + shift, labels[order]
+
+
+def same_answer(a, b):
+    """Two results of the submission are the same (arrays, numbers, tuples of those)."""
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(same_answer(x, y) for x, y in zip(a, b))
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
+    except (TypeError, ValueError):
+        return False
 
 
 def check_pair(got, w_ref, b_ref, w_name="w_new", b_name="b_new"):
@@ -114,8 +157,10 @@ def check_pair(got, w_ref, b_ref, w_name="w_new", b_name="b_new"):
 @pytest.mark.points(2)
 def test_predict_matches_torch(student, rng):
     """predict(w, b, X) gives 1 exactly where X @ w + b > 0, as an int array of 0s and 1s."""
-    n, d = int(rng.integers(5, 20)), int(rng.integers(2, 6))
-    w, b, X = rng.normal(size=d), float(rng.normal()), rng.normal(size=(n, d))
+    n, d = int(rng.integers(8, 20)), int(rng.integers(2, 6))
+    w, X = rng.normal(size=d), rng.normal(size=(n, d))
+    # a bias that moves the boundary across about a third of the samples: it must be used
+    b = -float(np.quantile(X @ w, rng.choice([0.2, 0.8]))) + 1e-3
     expect_array(student.predict(w, b, X), predict_ref(w, b, X))
 
 
@@ -161,8 +206,12 @@ def test_train_separates_separable_data(student, rng):
 @pytest.mark.points(2)
 def test_multiclass_predict_matches_torch(student, rng):
     """multiclass_predict returns the argmax of X @ W + b for each sample."""
-    n, d, k = int(rng.integers(5, 20)), int(rng.integers(2, 6)), int(rng.integers(3, 6))
-    W, b, X = rng.normal(size=(d, k)), rng.normal(size=k), rng.normal(size=(n, d))
+    n, d, k = int(rng.integers(8, 20)), int(rng.integers(2, 6)), int(rng.integers(3, 6))
+    W, X = rng.normal(size=(d, k)), rng.normal(size=(n, d))
+    while True:  # a bias that changes some predictions: it must be used
+        b = rng.normal(scale=2.0, size=k)
+        if np.sum(np.argmax(X @ W + b, axis=1) != np.argmax(X @ W, axis=1)) >= 2:
+            break
     expect_array(student.multiclass_predict(W, b, X), multiclass_predict_ref(W, b, X))
 
 

@@ -105,10 +105,7 @@ def list_cmd(app: AppContext) -> None:
     from grader.progress import progress_of
 
     course = app.course()
-    table = Table(title=course.title or None, header_style="bold")
-    table.add_column("exercise")
-    table.add_column("public points", justify="right")
-    table.add_column("status")
+    rows, course_total, checked, earned = [], 0.0, 0.0, 0.0
     for name in course.exercises:
         tests = course.public_tests(name)
         total = sum(t.max_score for t in collect_graders(tests, name)) if tests.is_file() else 0
@@ -116,7 +113,17 @@ def list_cmd(app: AppContext) -> None:
         status = (
             progress.status() if progress else f"[red]missing {display_path(course.stub(name))}[/]"
         )
-        table.add_row(name, f"{total:g}", status)
+        rows.append((name, f"{total:g}", status))
+        course_total += total
+        if progress and progress.last_score is not None and progress.last_max is not None:
+            checked, earned = checked + progress.last_max, earned + progress.last_score
+    summary = f"last checks: {earned:g} of {checked:g} points" if checked else ""
+    table = Table(title=course.title or None, header_style="bold", show_footer=True)
+    table.add_column("exercise", footer="total")
+    table.add_column("public points", justify="right", footer=f"{course_total:g}")
+    table.add_column("status", footer=summary)
+    for row in rows:
+        table.add_row(*row)
     out = console()
     out.print(table)
     out.print(
@@ -125,7 +132,13 @@ def list_cmd(app: AppContext) -> None:
 
 
 @cli.command()
-@click.argument("exercise")
+@click.argument("exercise", required=False)
+@click.option(
+    "--all",
+    "all_exercises",
+    is_flag=True,
+    help="Check every exercise of the course, in teaching order, and give the course total.",
+)
 @click.option(
     "--path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -170,7 +183,8 @@ def list_cmd(app: AppContext) -> None:
 def check(
     ctx: click.Context,
     app: AppContext,
-    exercise: str,
+    exercise: str | None,
+    all_exercises: bool,
     path: Path | None,
     solution: bool,
     hidden: bool,
@@ -189,12 +203,12 @@ def check(
       dlgrade check softmax
       dlgrade check softmax --path my_softmax.py --json
       dlgrade check qlearning --plot curve.png
+      dlgrade check --all
       dlgrade check softmax --solution        (instructors)
     """
     from grader.engine.plan import plan_check, start_early
 
     course = app.course()
-    plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
     if as_student is not None:
         from grader.engine.seeding import seed_for_student
         from grader.instructor.secret import class_secret
@@ -202,6 +216,14 @@ def check(
         if seed is not None:
             raise UserError("--student chooses the seed; it cannot be combined with --seed")
         seed = seed_for_student(as_student, class_secret(course, create=False))
+    if all_exercises:
+        if exercise is not None or path is not None or plot is not None:
+            raise UserError("--all checks every exercise: give no EXERCISE, --path or --plot")
+        _check_all(ctx, course, solution, hidden, as_json, seed, not no_cache)
+        return
+    if exercise is None:
+        raise UserError("name the exercise to check (dlgrade list shows them), or use --all")
+    plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
     start_early(plan, seed, use_cache=not no_cache)  # runs while pytest and the graders load
 
     from grader.engine.runner import check as run_check
@@ -220,20 +242,23 @@ def check(
     )
     if not solution and not hidden:
         record_check(result, path if path is not None else course.stub(exercise))
-    if plot is not None:
-        _write_plot(result, plot)
+    plot_error = _write_plot(result, plot) if plot is not None else None
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:
         from grader.report import render_check
 
         render_check(result, console())
+    if plot_error is not None:  # the results are out; the plot that was asked for is not
+        click.echo(f"dlgrade: error: {plot_error}", err=True)
     problem = _grader_problem(result, solution)
     if problem:
         click.echo(
             f"dlgrade: grader problem (not your fault; tell your instructor): {problem}", err=True
         )
         ctx.exit(3)
+    if plot_error is not None:
+        ctx.exit(2)
     ctx.exit(0 if result.full_marks else 1)
 
 
@@ -254,18 +279,71 @@ def _grader_problem(result, solution: bool) -> str | None:
     return None
 
 
-def _write_plot(result, path: Path) -> None:
+def _check_all(
+    ctx: click.Context,
+    course: Course,
+    solution: bool,
+    hidden: bool,
+    as_json: bool,
+    seed: int | None,
+    use_cache: bool,
+) -> None:
+    """`dlgrade check --all`: every exercise, one report each, then the course total."""
+    from grader.engine.runner import check as run_check
+    from grader.progress import record_check
+    from grader.report import render_check, render_course
+
+    results = []
+    out = console()
+    for name in course.exercises:
+        result = run_check(
+            course, name, solution=solution, hidden=hidden, seed=seed, use_cache=use_cache
+        )
+        if not solution and not hidden:
+            record_check(result, course.stub(name))
+        results.append(result)
+        if not as_json:
+            render_check(result, out)
+            out.print()
+    score = sum(r.score for r in results)
+    max_score = sum(r.max_score for r in results)
+    if as_json:
+        data = {
+            "score": score,
+            "max_score": max_score,
+            "exercises": [r.to_json() for r in results],
+        }
+        click.echo(json.dumps(data, indent=2))
+    else:
+        render_course(results, out)
+    problems = [p for p in (_grader_problem(r, solution) for r in results) if p]
+    for problem in problems:
+        click.echo(
+            f"dlgrade: grader problem (not your fault; tell your instructor): {problem}", err=True
+        )
+    if problems:
+        ctx.exit(3)
+    ctx.exit(0 if all(r.full_marks for r in results) else 1)
+
+
+def _write_plot(result, path: Path) -> str | None:
+    """Draws the learning curve to ``path``; the error that kept it from being written, if any."""
     curve = result.artifacts.get("learning_curve")
     if curve is None:
         result.notes.append(
             f"no learning curve to plot: {result.exercise} draws none, "
             "or its training test did not run to the end"
         )
-        return
+        return None
     from grader.plots import plot_learning_curve
 
-    plot_learning_curve(curve, path)
+    try:
+        plot_learning_curve(curve, path)
+    except UserError as exc:
+        result.notes.append(f"the learning curve was not drawn: {exc}")
+        return str(exc)
     result.notes.append(f"learning curve written to {display_path(path)}")
+    return None
 
 
 @cli.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -40,7 +41,7 @@ def render_check(result: ExerciseResult, console: Console) -> None:
         "points", justify="right", footer=f"{points(result.score)} / {points(result.max_score)}"
     )
     for test in result.tests:
-        cells = [test.name]
+        cells = [escape(test.name)]  # a parametrised test's [parameters] are not markup
         if result.hidden_included:
             cells.append("[dim]hidden[/]" if test.hidden else "")
         cells += [
@@ -100,6 +101,32 @@ def _render_failures(failures: list[TestResult], console: Console) -> None:
             for line in lines[:8] + (["..."] if len(lines) > 8 else []):
                 console.print(Text(f"    | {line}", style="dim"), soft_wrap=True)
         console.print()
+
+
+def render_course(results: list[ExerciseResult], console: Console) -> None:
+    """The course total of `dlgrade check --all`: one row per exercise."""
+    table = Table(show_footer=True, header_style="bold", footer_style="bold")
+    table.add_column("exercise", footer="course total")
+    table.add_column("tests passed", justify="right")
+    total = sum(r.score for r in results)
+    most = sum(r.max_score for r in results)
+    table.add_column("points", justify="right", footer=f"{points(total)} / {points(most)}")
+    for r in results:
+        passed = sum(1 for t in r.tests if t.status == "passed")
+        style = "green" if r.full_marks else "red"
+        table.add_row(
+            r.exercise,
+            f"{passed} / {len(r.tests)}",
+            f"[{style}]{points(r.score)} / {points(r.max_score)}[/]",
+        )
+    console.print(table)
+    done = sum(1 for r in results if r.full_marks)
+    console.print(
+        Text(
+            f"{done} of {len(results)} exercises at full marks; {points(total)} / {points(most)} points.",
+            style="bold",
+        )
+    )
 
 
 def _verdict(result: ExerciseResult) -> Text:

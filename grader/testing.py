@@ -5,8 +5,11 @@ from grader.testing import F, expect_array, oracle, torch
 
 from grader.engine.compare import (
     Mismatch,
+    about,
     expect,
     expect_array,
+    expect_arrays,
+    expect_finite,
     expect_number,
     expect_scalar,
     expect_sequence,
@@ -19,11 +22,14 @@ from grader.oracle import F, grading_device, nn, oracle, torch
 
 __all__ = [
     "Call",
+    "about",
     "F",
     "Mismatch",
     "StudentError",
     "expect",
     "expect_array",
+    "expect_arrays",
+    "expect_finite",
     "expect_number",
     "expect_scalar",
     "expect_sequence",

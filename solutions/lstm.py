@@ -73,6 +73,15 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
     Returns:
         ``(hs, h_T, c_T)``: ``hs (T, N, H)`` holds the hidden state after each step;
         ``h_T`` and ``c_T`` ``(N, H)`` are the states after the last step.
+
+    Example:
+        >>> T, N, D, H = 3, 1, 1, 1  # W_ih all ones: every gate sees the input 1
+        >>> hs, h_T, c_T = lstm_forward(np.ones((T, N, D)), np.zeros((N, H)), np.zeros((N, H)),
+        ...                             np.ones((4 * H, D)), np.zeros((4 * H, H)), np.zeros(4 * H), np.zeros(4 * H))
+        >>> hs.shape, hs[:, 0, 0].round(4)  # c grows from step to step: it is carried along
+        ((3, 1, 1), array([0.3696, 0.5453, 0.6225]))
+        >>> bool(np.all(h_T == hs[-1])), c_T.round(4)
+        (True, array([[1.2614]]))
     """
     ### BEGIN SOLUTION
     h, c = h0, c0
@@ -100,6 +109,17 @@ def lstm_cell_backward(dh_next, dc_next, x, h, c, W_ih, W_hh, b_ih, b_hh):
 
     Returns:
         ``(dx, dh, dc, dW_ih, dW_hh, db_ih, db_hh)``, each shaped like its variable.
+
+    Example:
+        >>> N, D, H = 2, 3, 1  # all weights 0: every gate is 0.5 and g = 0
+        >>> grads = lstm_cell_backward(np.ones((N, H)), np.zeros((N, H)), np.ones((N, D)),
+        ...                            np.zeros((N, H)), np.ones((N, H)), np.zeros((4 * H, D)),
+        ...                            np.zeros((4 * H, H)), np.zeros(4 * H), np.zeros(4 * H))
+        >>> [g.shape for g in grads]
+        [(2, 3), (2, 1), (2, 1), (4, 3), (4, 1), (4,), (4,)]
+        >>> grads[2].round(4)  # dc = dh_next * o * (1 - tanh(c_next)**2) * f
+        array([[0.1966],
+               [0.1966]])
     """
     ### BEGIN SOLUTION
     # the forward pass again, keeping the gates
@@ -134,6 +154,12 @@ def gru_cell_forward(x, h, W_ih, W_hh, b_ih, b_hh):
     Returns:
         ``h_next (N, H)``. Note the reset gate multiplies ``h W_hn^T + b_hn``, after the
         matrix product, as torch does.
+
+    Example:
+        >>> H, D = 1, 1  # all weights 0: r = z = 0.5 and n = tanh(0) = 0, so h_next = h / 2
+        >>> gru_cell_forward(np.ones((1, D)), np.ones((1, H)), np.zeros((3 * H, D)),
+        ...                  np.zeros((3 * H, H)), np.zeros(3 * H), np.zeros(3 * H))
+        array([[0.5]])
     """
     ### BEGIN SOLUTION
     gi = x @ W_ih.T + b_ih  # (N, 3H): the input's part of each gate

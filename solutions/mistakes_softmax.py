@@ -27,6 +27,16 @@ def softmax_without_the_max_shift(z, axis=-1):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+@mistake(
+    "softmax",
+    "subtract each row's own max (np.max(z, axis=axis, keepdims=True)), not the global max: "
+    "a row far below the global max underflows to 0/0",
+)
+def softmax_shifted_by_the_global_max(z, axis=-1):
+    e = np.exp(z - np.max(z))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
 @mistake("softmax", "the sum lost its axis: use keepdims=True so that it broadcasts against z")
 def softmax_sum_without_keepdims(z, axis=-1):
     e = np.exp(z - np.max(z))
@@ -129,3 +139,76 @@ def bce_sum_instead_of_mean(logits, targets):
     return float(
         np.sum(np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits))))
     )
+
+
+@mistake(
+    "softmax",
+    "normalise along `axis`: the sum runs over the classes (np.sum(e, axis=axis, keepdims=True)), "
+    "not over axis 0",
+)
+def softmax_sums_over_axis_0(z, axis=-1):
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=0, keepdims=True)
+
+
+@mistake(
+    "log_softmax",
+    "subtract the log-sum-exp from the shifted logits z - max: z - log(sum(exp(z - max))) is off "
+    "by the max of each row (the shift was not added back)",
+)
+def log_softmax_forgets_the_shift(z, axis=-1):
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+@mistake(
+    "cross_entropy",
+    "pick each row's own label with logp[np.arange(n), labels]: logp[:, labels] takes every "
+    "label for every row, an (n, n) block, and averages it",
+)
+def cross_entropy_indexes_every_row_with_every_label(logits, labels):
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
+    logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return float(-np.mean(logp[:, labels]))
+
+
+@mistake(
+    "cross_entropy_grad",
+    "subtract the one-hot of each row's own label, grad[np.arange(n), labels] -= 1: "
+    "grad[:, labels] -= 1 subtracts every row's label from every row",
+)
+def cross_entropy_grad_indexes_every_row_with_every_label(logits, labels):
+    e = np.exp(logits - np.max(logits, axis=1, keepdims=True))
+    grad = e / np.sum(e, axis=1, keepdims=True)
+    grad[:, labels] -= 1.0
+    return grad / len(labels)
+
+
+@mistake(
+    "sigmoid",
+    "the branches are swapped: with e = exp(-|z|), 1 / (1 + e) is sigmoid(z) for z >= 0 and "
+    "e / (1 + e) for z < 0; yours gives sigmoid(-z) = 1 - sigmoid(z)",
+)
+def sigmoid_with_the_branches_swapped(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, e / (1.0 + e), 1.0 / (1.0 + e))
+
+
+@mistake(
+    "binary_cross_entropy",
+    "the middle term is - x*t: the loss is max(x, 0) - x*t + log(1 + exp(-|x|)); the sign of "
+    "x*t is flipped",
+)
+def bce_with_the_sign_of_x_t_flipped(logits, targets):
+    losses = np.maximum(logits, 0) + logits * targets + np.log1p(np.exp(-np.abs(logits)))
+    return float(np.mean(losses))
+
+
+@mistake(
+    "binary_cross_entropy",
+    "log(1 + exp(-|x|)) needs the absolute value: for negative logits exp(-x) overflows or the "
+    "loss is wrong; use |x|",
+)
+def bce_without_the_absolute_value(logits, targets):
+    losses = np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-logits))
+    return float(np.mean(losses))

@@ -3,6 +3,28 @@
 `student` is your module, `rng` a random generator seeded for you. PyTorch's
 layers store W as (d_out, d_in); the references use F.linear(x, W.T, b), the
 same layer in your layout.
+
+Every rule of the docstrings, and the tests that exercise it (hidden ones marked *):
+  linear_forward: x @ W + b ............... test_linear_forward_matches_torch
+  linear_backward: dx, dW = x.T @ dout, db summed over the batch . test_linear_backward_matches_autograd,
+                                             test_batch_of_one*
+  relu: max(x, 0); dout where x > 0 ....... test_relu_forward_and_backward_match_torch
+        the derivative at exactly 0 is 0 .. test_relu_derivative_at_zero_is_zero*,
+                                             test_mlp_with_each_activation[relu]*
+  sigmoid_backward: at the pre-activation, dout * s (1 - s) . test_sigmoid_backward_matches_autograd
+        0, not nan, where the sigmoid saturates . test_sigmoid_backward_at_large_inputs
+  tanh_backward: at the pre-activation .... test_tanh_backward_matches_autograd
+  mse_loss: mean over all N elements, dpred = 2 (pred - target) / N . test_mse_loss_matches_torch,
+                                             test_mse_loss_of_other_shapes*
+  mlp_forward: the activation after every layer but the last . test_mlp_forward_matches_torch,
+                                             test_mlp_of_depth_one*, test_mlp_of_depth_four_with_sigmoid_and_tanh*
+  mlp_backward: every layer's (dW, db), in the order of params . test_mlp_backward_matches_autograd,
+        relu, sigmoid, tanh; depth 1 and 4; a batch of one . test_mlp_with_each_activation[...]*,
+                                             test_mlp_of_depth_one*, test_mlp_of_depth_four_with_sigmoid_and_tanh*,
+                                             test_batch_of_one*
+  numerical_gradient: central differences, coordinates coupled . test_numerical_gradient_matches_autograd
+        any shape, x left as it was found . test_numerical_gradient_of_any_shape_leaves_x_as_it_was*
+  inputs left unmodified .................. test_inputs_left_unmodified*
 """
 
 import numpy as np
@@ -11,6 +33,7 @@ import pytest
 from grader.testing import (
     F,
     expect_array,
+    expect_arrays,
     expect_scalar,
     expect_sequence,
     expect_unmodified,
@@ -19,6 +42,9 @@ from grader.testing import (
 )
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
+
+# every MLP is built of affine layers: a failure of the MLP is sent to them first when they fail
+BUILDS_ON = {"mlp_forward": ("linear_forward",), "mlp_backward": ("linear_backward",)}
 
 
 # -- the PyTorch references -------------------------------------------------------------------
@@ -91,10 +117,11 @@ def check_grads(got, expected, n_layers):
     grads = expect_sequence(
         got, n_layers, name="the list of gradients", what="one (dW, db) per layer"
     )
+    parts = []
     for i, (pair, (dW_ref, db_ref)) in enumerate(zip(grads, expected)):
         dW, db = expect_sequence(pair, 2, name=f"the gradients of layer {i}", what="(dW, db)")
-        expect_array(dW, dW_ref, name=f"dW of layer {i}")
-        expect_array(db, db_ref, name=f"db of layer {i}")
+        parts += [(f"dW of layer {i}", dW, dW_ref), (f"db of layer {i}", db, db_ref)]
+    expect_arrays(parts)
 
 
 def check_mlp(student, rng, sizes, activation, n=None):
@@ -128,9 +155,7 @@ def test_linear_backward_matches_autograd(student, rng):
     dout = rng.normal(size=(n, d_out))
     _, dx_ref, dW_ref, db_ref = linear_ref(x, W, b, dout)
     dx, dW, db = expect_sequence(student.linear_backward(dout, x, W, b), 3, what="(dx, dW, db)")
-    expect_array(dx, dx_ref, name="dx")
-    expect_array(dW, dW_ref, name="dW")
-    expect_array(db, db_ref, name="db")
+    expect_arrays([("dx", dx, dx_ref), ("dW", dW, dW_ref), ("db", db, db_ref)])
 
 
 @pytest.mark.points(2)
@@ -146,6 +171,19 @@ def test_relu_forward_and_backward_match_torch(student, rng):
 def test_sigmoid_backward_matches_autograd(student, rng):
     """sigmoid_backward(dout, x) = dout * s * (1 - s) at the pre-activation x."""
     x, dout = rng.normal(scale=3, size=(4, 5)), rng.normal(size=(4, 5))
+    expect_array(
+        student.sigmoid_backward(dout, x), activation_ref("sigmoid", x, dout)[1], name="dx"
+    )
+
+
+@pytest.mark.points(1)
+def test_sigmoid_backward_at_large_inputs(student, rng):
+    """sigmoid_backward is 0, not nan, where the sigmoid saturates (|x| of 800 and more), and
+    exact beside them: exp(x) / (1 + exp(x)) is inf / inf = nan there."""
+    x = np.concatenate(
+        [rng.uniform(800, 1e4, size=3), -rng.uniform(800, 1e4, size=3), rng.normal(size=4)]
+    )
+    dout = rng.normal(size=x.shape)
     expect_array(
         student.sigmoid_backward(dout, x), activation_ref("sigmoid", x, dout)[1], name="dx"
     )
@@ -189,17 +227,19 @@ def test_mlp_backward_matches_autograd(student, rng):
 @pytest.mark.points(2)
 def test_numerical_gradient_matches_autograd(student, rng):
     """numerical_gradient by central differences agrees with autograd to about 1e-7
-    (a one-sided difference is off by about h, 1e-5)."""
-    name = str(rng.choice(sorted(TORCH_FUNCTIONS)))
+    (a one-sided difference is off by about h, 1e-5), for a function of each coordinate alone
+    and for log-sum-exp, which couples them."""
     x = rng.normal(size=tuple(int(v) for v in rng.integers(2, 5, size=2)))
-    f = student.new("function", name)
-    expect_array(
-        student.numerical_gradient(f, x),
-        gradient_ref(name, x),
-        name=f"the gradient of {name}",
-        rtol=1e-7,
-        atol=1e-7,
-    )
+    # log_sum_exp couples the coordinates: a nudge left in place changes the others' differences
+    for name in (str(rng.choice(sorted(set(TORCH_FUNCTIONS) - {"log_sum_exp"}))), "log_sum_exp"):
+        f = student.new("function", name)
+        expect_array(
+            student.numerical_gradient(f, x),
+            gradient_ref(name, x),
+            name=f"the gradient of {name}",
+            rtol=1e-7,
+            atol=1e-7,
+        )
 
 
 ### BEGIN HIDDEN TESTS
@@ -217,6 +257,30 @@ def test_mlp_of_depth_four_with_sigmoid_and_tanh(student, rng):
 
 
 @pytest.mark.points(1)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_mlp_with_each_activation(student, rng, activation):
+    """A 3-layer MLP with this activation, forward and backward; for relu the inputs and
+    weights are small integers, so that some pre-activations are exactly 0."""
+    sizes = [int(v) for v in rng.integers(2, 6, size=4)]
+    if activation != "relu":
+        check_mlp(student, rng, sizes, activation)
+        return
+    n = int(rng.integers(3, 7))
+    X = rng.integers(-1, 2, size=(n, sizes[0])).astype(np.float64)
+    params = [
+        (rng.integers(-1, 2, size=(d_in, d_out)).astype(np.float64), np.zeros(d_out))
+        for d_in, d_out in zip(sizes[:-1], sizes[1:])
+    ]
+    dscores = rng.normal(size=(n, sizes[-1]))
+    scores_ref, grads_ref = mlp_ref(X, params, "relu", dscores)
+    scores, cache = expect_sequence(
+        student.mlp_forward(X, params, "relu"), 2, what="(scores, cache)"
+    )
+    expect_array(scores, scores_ref, name="the scores")
+    check_grads(student.mlp_backward(dscores, cache), grads_ref, len(params))
+
+
+@pytest.mark.points(1)
 def test_batch_of_one(student, rng):
     """Everything works for a batch of a single sample (db still has shape (d_out,))."""
     x, W, b, dout = (
@@ -227,52 +291,90 @@ def test_batch_of_one(student, rng):
     )
     _, dx_ref, dW_ref, db_ref = linear_ref(x, W, b, dout)
     dx, dW, db = expect_sequence(student.linear_backward(dout, x, W, b), 3, what="(dx, dW, db)")
-    expect_array(dx, dx_ref, name="dx")
-    expect_array(dW, dW_ref, name="dW")
-    expect_array(db, db_ref, name="db")
+    expect_arrays([("dx", dx, dx_ref), ("dW", dW, dW_ref), ("db", db, db_ref)])
     check_mlp(student, rng, [3, 5, 2], "relu", n=1)
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_relu_derivative_at_zero_is_zero(student, rng):
-    """At exactly x = 0 ReLU's derivative is taken as 0, as in PyTorch."""
+    """At exactly x = 0 ReLU's derivative is taken as 0, as in PyTorch: in relu_backward, and
+    in an MLP whose integer inputs and weights put pre-activations exactly at 0."""
     x = rng.choice([-1.5, 0.0, 0.0, 2.0], size=(5, 4))
     dout = rng.normal(size=(5, 4))
     expect_array(student.relu_backward(dout, x), activation_ref("relu", x, dout)[1], name="dx")
-
-
-@pytest.mark.points(1)
-def test_sigmoid_backward_at_large_inputs(student, rng):
-    """sigmoid_backward is 0, not nan, where the sigmoid saturates (|x| of 800 and more)."""
-    x = np.concatenate([rng.uniform(800, 1e4, size=3), -rng.uniform(800, 1e4, size=3), [0.0]])
-    dout = rng.normal(size=x.shape)
-    expect_array(
-        student.sigmoid_backward(dout, x), activation_ref("sigmoid", x, dout)[1], name="dx"
+    X = rng.integers(-1, 2, size=(6, 3)).astype(np.float64)
+    params = [
+        (rng.integers(-1, 2, size=(3, 4)).astype(np.float64), np.zeros(4)),
+        (rng.normal(size=(4, 2)), rng.normal(size=2)),
+    ]
+    dscores = rng.normal(size=(6, 2))
+    scores_ref, grads_ref = mlp_ref(X, params, "relu", dscores)
+    scores, cache = expect_sequence(
+        student.mlp_forward(X, params, "relu"), 2, what="(scores, cache)"
     )
+    expect_array(scores, scores_ref, name="the scores")
+    check_grads(student.mlp_backward(dscores, cache), grads_ref, 2)
 
 
 @pytest.mark.points(1)
-def test_numerical_gradient_leaves_x_as_it_was(student, rng):
-    """numerical_gradient restores every coordinate it nudges: the caller's x is unchanged."""
-    x = rng.normal(size=(3, 2))
-    expect_unmodified(
-        student.call("numerical_gradient", student.new("function", "sum_of_sines"), x)
-    )
+def test_mse_loss_of_other_shapes(student, rng):
+    """mse_loss is the mean over all elements whatever the shape: a vector, a column, a 3-d array."""
+    for shape in [(int(rng.integers(3, 8)),), (int(rng.integers(3, 8)), 1), (2, 3, 4)]:
+        pred, target = rng.normal(size=shape), rng.normal(size=shape)
+        loss_ref, grad_ref = mse_ref(pred, target)
+        loss, dpred = expect_sequence(student.mse_loss(pred, target), 2, what="(loss, dpred)")
+        expect_scalar(loss, loss_ref, name="the loss")
+        expect_array(dpred, grad_ref, name="dpred")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
+def test_numerical_gradient_of_any_shape_leaves_x_as_it_was(student, rng):
+    """numerical_gradient works for an x of any shape (a vector, a 3-d array) and restores every
+    coordinate it nudges: the caller's x is unchanged."""
+    # a random function on a vector; log_sum_exp, which couples the coordinates, on a 3-d array
+    for shape, name in [
+        ((int(rng.integers(2, 6)),), str(rng.choice(sorted(TORCH_FUNCTIONS)))),
+        ((2, 3, 2), "log_sum_exp"),
+    ]:
+        x = rng.normal(size=shape)
+        call = student.call("numerical_gradient", student.new("function", name), x)
+        expect_array(
+            call.result, gradient_ref(name, x), name=f"the gradient of {name}", rtol=1e-7, atol=1e-7
+        )
+        expect_unmodified(call)
+
+
+@pytest.mark.points(3)
 def test_inputs_left_unmodified(student, rng):
-    """The forward and backward functions never change the arrays they are given."""
+    """The forward and backward functions give the right answer and never change the arrays
+    they are given (a layer that changes its input breaks the layer that fed it)."""
     x, W, b, dout = (
         rng.normal(size=(3, 4)),
         rng.normal(size=(4, 2)),
         rng.normal(size=2),
         rng.normal(size=(3, 2)),
     )
-    expect_unmodified(student.call("linear_backward", dout, x, W, b))
-    expect_unmodified(student.call("relu_backward", rng.normal(size=(3, 4)), x))
-    expect_unmodified(student.call("mse_loss", x, np.zeros_like(x)))
-    expect_unmodified(student.call("mlp_forward", x, random_layers(rng, [4, 3, 2]), "relu"))
+    _, dx_ref, dW_ref, db_ref = linear_ref(x, W, b, dout)
+    call = student.call("linear_backward", dout, x, W, b)
+    dx, dW, db = expect_sequence(call.result, 3, what="(dx, dW, db)")
+    expect_arrays([("dx", dx, dx_ref), ("dW", dW, dW_ref), ("db", db, db_ref)])
+    expect_unmodified(call)
+    call = student.call("relu_forward", x)
+    expect_array(call.result, activation_ref("relu", x, np.zeros_like(x))[0])
+    expect_unmodified(call)
+    d = rng.normal(size=(3, 4))
+    call = student.call("relu_backward", d, x)
+    expect_array(call.result, activation_ref("relu", x, d)[1], name="dx")
+    expect_unmodified(call)
+    call = student.call("mse_loss", x, np.zeros_like(x))
+    loss_ref, grad_ref = mse_ref(x, np.zeros_like(x))
+    expect_array(expect_sequence(call.result, 2, what="(loss, dpred)")[1], grad_ref, name="dpred")
+    expect_unmodified(call)
+    params = random_layers(rng, [4, 3, 2])
+    call = student.call("mlp_forward", x, params, "relu")
+    scores_ref, _ = mlp_ref(x, params, "relu", np.zeros((3, 2)))
+    expect_array(expect_sequence(call.result, 2, what="(scores, cache)")[0], scores_ref)
+    expect_unmodified(call)
 
 
 ### END HIDDEN TESTS

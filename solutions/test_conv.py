@@ -4,6 +4,23 @@
 references are F.conv2d and F.max_pool2d on the same numbers, and their
 gradients come from autograd, so any correct implementation passes (loops,
 im2col, stride tricks).
+
+Every rule of the docstrings, and the tests that exercise it (hidden ones marked *):
+  conv_output_size: (n + 2p - d(k - 1) - 1) // s + 1, an int . test_conv_output_size_matches_torch
+  conv2d_forward: cross-correlation (w not flipped), bias per channel . test_conv2d_forward_matches_torch
+        stride, padding on every side .... test_conv2d_forward_with_stride_and_padding,
+                                             test_stride_above_one_with_padding_backward*
+        height and width apart; channels; a batch of one . test_non_square_inputs_and_kernels*,
+                                             test_one_channel_and_many*
+        a kernel as large as the padded input . test_kernel_as_large_as_the_padded_input*
+  conv2d_backward: dx, dw, db; overlapping windows add up . test_conv2d_backward_matches_autograd
+        stride and padding (rows in no window) . test_stride_above_one_with_padding_backward*
+  maxpool2d_forward: the max of each window, windows `stride` apart . test_maxpool2d_forward_matches_torch,
+                                             test_pooling_with_stride_other_than_kernel*
+  maxpool2d_backward: the gradient to the max only . test_maxpool2d_backward_matches_autograd
+        overlapping windows add up; gaps get 0 . test_pooling_with_stride_other_than_kernel*
+        ties: the first maximum in row-major order takes it . test_pooling_ties_go_to_the_first_maximum*
+  inputs left unmodified .................. test_inputs_left_unmodified*
 """
 
 import numpy as np
@@ -11,7 +28,9 @@ import pytest
 
 from grader.testing import (
     F,
+    about,
     expect_array,
+    expect_arrays,
     expect_scalar,
     expect_sequence,
     expect_unmodified,
@@ -53,6 +72,10 @@ def pool_ref(x, kernel, stride, dout=None):
     return out, x.grad
 
 
+# the forward passes' output sizes are conv_output_size's: its failure is named first
+BUILDS_ON = {"conv2d_forward": ("conv_output_size",), "maxpool2d_forward": ("conv_output_size",)}
+
+
 # -- inputs -------------------------------------------------------------------------------------------
 def conv_inputs(rng, N, C, H, W, F_, KH, KW):
     x = rng.normal(size=(N, C, H, W))
@@ -78,13 +101,17 @@ def check_conv(student, rng, N, C, H, W, F_, KH, KW, stride, padding, forward=Tr
         dx, dw, db = expect_sequence(
             student.conv2d_backward(dout, x, w, b, stride, padding), 3, what="(dx, dw, db)"
         )
-        expect_array(dx, dx_ref, name="dx")
-        expect_array(dw, dw_ref, name="dw")
-        expect_array(db, db_ref, name="db")
+        expect_arrays([("dx", dx, dx_ref), ("dw", dw, dw_ref), ("db", db, db_ref)])
 
 
-def check_pool(student, rng, N, C, H, W, kernel, stride, forward=True):
-    x = rng.normal(size=(N, C, H, W))
+def check_pool(student, rng, N, C, H, W, kernel, stride, forward=True, ties=False):
+    """Forward against F.max_pool2d, then dx against autograd; with ties, x holds small
+    integers, so that most windows have their maximum more than once."""
+    x = (
+        rng.integers(0, 3, size=(N, C, H, W)).astype(np.float64)
+        if ties
+        else rng.normal(size=(N, C, H, W))
+    )
     H_out, W_out = (H - kernel) // stride + 1, (W - kernel) // stride + 1
     dout = rng.normal(size=(N, C, H_out, W_out))
     out_ref, dx_ref = pool_ref(x, kernel, stride, dout)
@@ -106,12 +133,10 @@ def test_conv_output_size_matches_torch(student, rng):
         (int(rng.integers(8, 40)), int(rng.integers(1, 6)), int(s), int(p), 1)
         for s, p in rng.integers(1, 4, size=(4, 2))
     ]
-    for n, kernel, stride, padding, dilation in cases:
-        expect_scalar(
-            student.conv_output_size(n, kernel, stride, padding, dilation),
-            output_size_ref(n, kernel, stride, padding, dilation),
-            integer=True,
-        )
+    calls = [student.call("conv_output_size", *case) for case in cases]  # all, then check
+    for case, call in zip(cases, calls):
+        with about(call):
+            expect_scalar(call.result, output_size_ref(*case), integer=True)
 
 
 @pytest.mark.points(3)
@@ -129,7 +154,7 @@ def test_conv2d_forward_with_stride_and_padding(student, rng):
     check_conv(student, rng, N, C, 7, 7, F_, 3, 3, stride=2, padding=1, backward=False)
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_conv2d_backward_matches_autograd(student, rng):
     """conv2d_backward gives dx, dw and db as autograd does (stride 1, padding 1: windows overlap)."""
     N, C, F_ = sizes(rng, 3, 1, 4)
@@ -192,15 +217,36 @@ def test_pooling_with_stride_other_than_kernel(student, rng):
     check_pool(student, rng, 2, 2, 8, 11, 2, 3)
 
 
+@pytest.mark.points(2)
+def test_pooling_ties_go_to_the_first_maximum(student, rng):
+    """Where a window holds its maximum more than once, only the first in row-major order gets
+    the gradient, as in PyTorch: windows side by side, overlapping, and 1 apart."""
+    check_pool(student, rng, 2, 2, 6, 8, 2, 2, ties=True)
+    check_pool(student, rng, 2, 2, 7, 7, 3, 2, ties=True)
+    check_pool(student, rng, 1, 2, 5, 6, 2, 1, ties=True)
+
+
 @pytest.mark.points(1)
 def test_inputs_left_unmodified(student, rng):
-    """No function changes the arrays it is given."""
+    """No function changes the arrays it is given, and each gives the right answer."""
     x, w, b = conv_inputs(rng, 2, 2, 5, 5, 3, 3, 3)
     dout = rng.normal(size=(2, 3, 5, 5))
-    expect_unmodified(student.call("conv2d_forward", x, w, b, 1, 1))
-    expect_unmodified(student.call("conv2d_backward", dout, x, w, b, 1, 1))
-    expect_unmodified(student.call("maxpool2d_forward", x, 2, 1))
-    expect_unmodified(student.call("maxpool2d_backward", rng.normal(size=(2, 2, 4, 4)), x, 2, 1))
+    out_ref, dx_ref, dw_ref, db_ref = conv_ref(x, w, b, 1, 1, dout)
+    call = student.call("conv2d_forward", x, w, b, 1, 1)
+    expect_array(call.result, out_ref, name="the output")
+    expect_unmodified(call)
+    call = student.call("conv2d_backward", dout, x, w, b, 1, 1)
+    dx, dw, db = expect_sequence(call.result, 3, what="(dx, dw, db)")
+    expect_arrays([("dx", dx, dx_ref), ("dw", dw, dw_ref), ("db", db, db_ref)])
+    expect_unmodified(call)
+    dpool = rng.normal(size=(2, 2, 4, 4))
+    pool_out, pool_dx = pool_ref(x, 2, 1, dpool)
+    call = student.call("maxpool2d_forward", x, 2, 1)
+    expect_array(call.result, pool_out, name="the output")
+    expect_unmodified(call)
+    call = student.call("maxpool2d_backward", dpool, x, 2, 1)
+    expect_array(call.result, pool_dx, name="dx")
+    expect_unmodified(call)
 
 
 ### END HIDDEN TESTS

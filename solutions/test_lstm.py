@@ -3,6 +3,22 @@
 `student` is your module, `rng` a random generator seeded for you. The
 references are torch's own modules loaded with your weights (the layouts are
 the same), and the backward pass is autograd through nn.LSTMCell.
+
+Every rule of the docstrings, and the tests that exercise it (hidden ones marked *):
+  lstm_cell_forward: gates i, f, g, o stacked in W_ih, W_hh; both biases; c_next = f c + i g;
+        h_next = o tanh(c_next) ....... test_lstm_cell_forward_matches_torch
+        D != H, H = 1 ................. test_input_and_hidden_sizes_differ*
+        saturated gates give no nan .... test_saturated_gates
+  lstm_forward: the cell at each step, h and c carried; hs (T, N, H), h_T, c_T .
+                                             test_lstm_forward_matches_torch_lstm
+        T = 1, N = 1 .................. test_sequence_of_length_one_and_batch_of_one*
+  lstm_cell_backward: the seven gradients . test_lstm_cell_backward_matches_autograd
+        c reaches the loss through h_next and through c_next . test_backward_from_each_path_alone*
+        D != H ........................ test_input_and_hidden_sizes_differ*
+  gru_cell_forward: gates r, z, n; r applied after the product; (1 - z) n + z h .
+                                             test_gru_cell_forward_matches_torch
+        step after step ............... test_gru_cell_unrolled_matches_torch*
+  inputs left unmodified .................. test_inputs_left_unmodified*
 """
 
 import numpy as np
@@ -10,6 +26,7 @@ import pytest
 
 from grader.testing import (
     expect_array,
+    expect_arrays,
     expect_sequence,
     expect_unmodified,
     nn,
@@ -62,6 +79,10 @@ def gru_cell_ref(x, h, W_ih, W_hh, b_ih, b_hh):
         return cell(x, h)
 
 
+# lstm_forward is lstm_cell_forward applied at each step: its failure is sent there first
+BUILDS_ON = {"lstm_forward": ("lstm_cell_forward",)}
+
+
 # -- inputs -------------------------------------------------------------------------------------------
 def weights(rng, gates, D, H, scale=1.0):
     s = scale / np.sqrt(H)
@@ -89,8 +110,7 @@ def check_cell_forward(student, rng, N, D, H, scale=1.0):
     h_next, c_next = expect_sequence(
         student.lstm_cell_forward(x, h, c, *W), 2, what="(h_next, c_next)"
     )
-    expect_array(h_next, h_ref, name="h_next")
-    expect_array(c_next, c_ref, name="c_next")
+    expect_arrays([("h_next", h_next, h_ref), ("c_next", c_next, c_ref)])
 
 
 NAMES = ("dx", "dh", "dc", "dW_ih", "dW_hh", "db_ih", "db_hh")
@@ -106,8 +126,7 @@ def check_cell_backward(student, rng, N, D, H, dh_next=None, dc_next=None):
         7,
         what="(dx, dh, dc, dW_ih, dW_hh, db_ih, db_hh)",
     )
-    for got, expected, name in zip(grads, grads_ref, NAMES):
-        expect_array(got, expected, name=name)
+    expect_arrays([(name, got, expected) for got, expected, name in zip(grads, grads_ref, NAMES)])
 
 
 def check_sequence(student, rng, T, N, D, H):
@@ -116,9 +135,8 @@ def check_sequence(student, rng, T, N, D, H):
     W = weights(rng, 4, D, H)
     hs_ref, h_ref, c_ref = lstm_ref(x, h0, c0, *W)
     hs, h_T, c_T = expect_sequence(student.lstm_forward(x, h0, c0, *W), 3, what="(hs, h_T, c_T)")
-    expect_array(hs, hs_ref, name="hs")
-    expect_array(h_T, h_ref, name="h_T")
-    expect_array(c_T, c_ref, name="c_T")
+    expect_array(hs, hs_ref, name="hs", time_axis=0)
+    expect_arrays([("h_T", h_T, h_ref), ("c_T", c_T, c_ref)])
 
 
 # -- public tests ------------------------------------------------------------------------------------------
@@ -148,6 +166,13 @@ def test_gru_cell_forward_matches_torch(student, rng):
     expect_array(student.gru_cell_forward(x, h, *W), gru_cell_ref(x, h, *W), name="h_next")
 
 
+@pytest.mark.points(1)
+def test_saturated_gates(student, rng):
+    """Weights large enough to saturate every gate (pre-activations in the thousands) give
+    torch's values, not nan (exp(a) / (1 + exp(a)) is inf / inf = nan there)."""
+    check_cell_forward(student, rng, 3, 4, 3, scale=1000.0)
+
+
 ### BEGIN HIDDEN TESTS
 @pytest.mark.points(1)
 def test_sequence_of_length_one_and_batch_of_one(student, rng):
@@ -162,13 +187,6 @@ def test_input_and_hidden_sizes_differ(student, rng):
     check_cell_forward(student, rng, 3, 7, 2)
     check_cell_forward(student, rng, 2, 3, 1)
     check_cell_backward(student, rng, 3, 6, 2)
-
-
-@pytest.mark.points(1)
-def test_saturated_gates(student, rng):
-    """Weights large enough to saturate every gate (pre-activations in the thousands) give
-    torch's values, not nan (exp(a) / (1 + exp(a)) is inf / inf = nan there)."""
-    check_cell_forward(student, rng, 3, 4, 3, scale=1000.0)
 
 
 @pytest.mark.points(2)
@@ -192,16 +210,30 @@ def test_gru_cell_unrolled_matches_torch(student, rng):
         h = expect_array(student.gru_cell_forward(x, h, *W), h_ref, name="h_next")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_inputs_left_unmodified(student, rng):
-    """No function changes the arrays it is given."""
+    """No function changes the arrays it is given, and each gives the right answer."""
     N, D, H = dims(rng)
     x, h, c, W = step_inputs(rng, N, D, H)
     d = rng.normal(size=(N, H))
-    expect_unmodified(student.call("lstm_cell_forward", x, h, c, *W))
-    expect_unmodified(student.call("lstm_cell_backward", d, d.copy(), x, h, c, *W))
-    expect_unmodified(student.call("lstm_forward", rng.normal(size=(3, N, D)), h, c, *W))
-    expect_unmodified(student.call("gru_cell_forward", x, h, *weights(rng, 3, D, H)))
+    (h_ref, c_ref), grads_ref = lstm_cell_ref(x, h, c, *W, d, d.copy())
+    call = student.call("lstm_cell_forward", x, h, c, *W)
+    h_next, c_next = expect_sequence(call.result, 2, what="(h_next, c_next)")
+    expect_arrays([("h_next", h_next, h_ref), ("c_next", c_next, c_ref)])
+    expect_unmodified(call)
+    call = student.call("lstm_cell_backward", d, d.copy(), x, h, c, *W)
+    grads = expect_sequence(call.result, 7, what="(dx, dh, dc, dW_ih, dW_hh, db_ih, db_hh)")
+    expect_arrays([(n, g, e) for g, e, n in zip(grads, grads_ref, NAMES)])
+    expect_unmodified(call)
+    xs = rng.normal(size=(3, N, D))
+    hs_ref, _, _ = lstm_ref(xs, h, c, *W)
+    call = student.call("lstm_forward", xs, h, c, *W)
+    expect_array(expect_sequence(call.result, 3, what="(hs, h_T, c_T)")[0], hs_ref, name="hs")
+    expect_unmodified(call)
+    W_gru = weights(rng, 3, D, H)
+    call = student.call("gru_cell_forward", x, h, *W_gru)
+    expect_array(call.result, gru_cell_ref(x, h, *W_gru), name="h_next")
+    expect_unmodified(call)
 
 
 ### END HIDDEN TESTS

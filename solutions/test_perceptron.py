@@ -3,12 +3,36 @@
 `student` is your module, `rng` a random generator seeded for you. The data of
 the training tests are small integers, so every sum is exact and your epoch
 count must match the rule's to the epoch.
+
+Every rule of the docstrings, and the tests that exercise it (hidden ones marked *):
+  predict: 1 where w.x + b > 0 ............ test_predict_matches_torch
+           exactly 0 is class 0 ........... test_predict_zero_activation_is_zero*
+           an int array of 0/1 ............ every predict test (dtype checked)
+  update:  w + lr (y - f(x)) x, b + lr (y - f(x)) on a mistake . test_update_on_a_mistake
+           nothing changes when f(x) = y . test_update_on_a_correct_sample_changes_nothing,
+                                             test_update_on_every_kind_of_sample*
+           f(x) = 0 at activation exactly 0, in the update too . test_update_on_every_kind_of_sample*
+           lr scales the weights and the bias (by position and by name) .
+                                             test_update_on_every_kind_of_sample*
+           new arrays (w unchanged) ....... test_inputs_left_unmodified*
+  train:   from zeros, samples in order (deterministic), the rule with lr != 1, stop after the
+           first clean epoch (counted) .... test_train_follows_the_rule_exactly*
+           separates separable data ....... test_train_separates_separable_data
+           at most `epochs` (XOR never converges) . test_train_does_not_converge_on_xor*
+  multiclass_predict: argmax over the classes . test_multiclass_predict_matches_torch
+           ties go to the lowest index .... test_multiclass_predict_ties_go_to_the_lowest_index*
+  multiclass_update: y gains lr x (bias + lr), p loses it . test_multiclass_update_on_a_mistake,
+                                             test_multiclass_update_with_ties_and_a_learning_rate*
+           p is the predicted class, ties to the lowest index . test_multiclass_update_with_ties_and_a_learning_rate*
+           unchanged when p == y .......... test_multiclass_update_when_right_changes_nothing*
+           new arrays ..................... test_inputs_left_unmodified*
 """
 
 import numpy as np
 import pytest
 
 from grader.testing import (
+    about,
     expect,
     expect_array,
     expect_number,
@@ -67,6 +91,10 @@ def multiclass_update_ref(W, b, x, y, lr):
     return W, b
 
 
+# train applies the rule of update and predict; a failure of train is then sent to those first
+BUILDS_ON = {"train": ("predict", "update")}
+
+
 # -- inputs -------------------------------------------------------------------------------------
 def integer_data(rng, n, d, low=-4, high=4):
     return rng.integers(low, high + 1, size=(n, d)).astype(np.float64)
@@ -84,7 +112,12 @@ def separable_data(rng, epochs=50):
         score = X @ w_true + b_true
         X = X[np.abs(score) >= 2][:30]
         y = (X @ w_true + b_true > 0).astype(np.int64)
-        if 0 < y.sum() < len(y) and train_ref(X, y, epochs, 1.0)[2] < epochs:
+        trivial = [  # perceptrons that separate these data without learning them: not wanted
+            np.array_equal(((X @ (sign * np.ones(d)) + b) > 0).astype(np.int64), y)
+            for sign in (1, -1)
+            for b in (-1.0, 0.0, 1.0)
+        ]
+        if 0 < y.sum() < len(y) and not any(trivial) and train_ref(X, y, epochs, 1.0)[2] < epochs:
             return X, y
     raise RuntimeError("could not draw separable data")  # pragma: no cover
 
@@ -96,6 +129,16 @@ def xor_data(rng):
     order = rng.permutation(4)
     scale, shift = float(rng.integers(1, 4)), rng.integers(-2, 3, size=2)
     return corners[order] * scale + shift, labels[order]
+
+
+def same_answer(a, b):
+    """Two results of the submission are the same (arrays, numbers, tuples of those)."""
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(same_answer(x, y) for x, y in zip(a, b))
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
+    except (TypeError, ValueError):
+        return False
 
 
 def check_pair(got, w_ref, b_ref, w_name="w_new", b_name="b_new"):
@@ -111,8 +154,10 @@ def check_pair(got, w_ref, b_ref, w_name="w_new", b_name="b_new"):
 @pytest.mark.points(2)
 def test_predict_matches_torch(student, rng):
     """predict(w, b, X) gives 1 exactly where X @ w + b > 0, as an int array of 0s and 1s."""
-    n, d = int(rng.integers(5, 20)), int(rng.integers(2, 6))
-    w, b, X = rng.normal(size=d), float(rng.normal()), rng.normal(size=(n, d))
+    n, d = int(rng.integers(8, 20)), int(rng.integers(2, 6))
+    w, X = rng.normal(size=d), rng.normal(size=(n, d))
+    # a bias that moves the boundary across about a third of the samples: it must be used
+    b = -float(np.quantile(X @ w, rng.choice([0.2, 0.8]))) + 1e-3
     expect_array(student.predict(w, b, X), predict_ref(w, b, X))
 
 
@@ -158,8 +203,12 @@ def test_train_separates_separable_data(student, rng):
 @pytest.mark.points(2)
 def test_multiclass_predict_matches_torch(student, rng):
     """multiclass_predict returns the argmax of X @ W + b for each sample."""
-    n, d, k = int(rng.integers(5, 20)), int(rng.integers(2, 6)), int(rng.integers(3, 6))
-    W, b, X = rng.normal(size=(d, k)), rng.normal(size=k), rng.normal(size=(n, d))
+    n, d, k = int(rng.integers(8, 20)), int(rng.integers(2, 6)), int(rng.integers(3, 6))
+    W, X = rng.normal(size=(d, k)), rng.normal(size=(n, d))
+    while True:  # a bias that changes some predictions: it must be used
+        b = rng.normal(scale=2.0, size=k)
+        if np.sum(np.argmax(X @ W + b, axis=1) != np.argmax(X @ W, axis=1)) >= 2:
+            break
     expect_array(student.multiclass_predict(W, b, X), multiclass_predict_ref(W, b, X))
 
 
@@ -184,30 +233,62 @@ def test_predict_zero_activation_is_zero(student, rng):
     """An activation of exactly 0 is classified 0 (the rule uses > 0, not >= 0)."""
     d = int(rng.integers(2, 5))
     w = rng.integers(1, 4, size=d).astype(np.float64)
-    X = integer_data(rng, 8, d)
-    b = -float(X[0] @ w)  # the first sample lies exactly on the boundary
-    X[3] = X[0]
+    while True:
+        X = integer_data(rng, 8, d)
+        b = -float(X[0] @ w)  # the first sample lies exactly on the boundary
+        X[3] = X[0]
+        X[5], X[6] = X[0] + 1, X[0] - 1  # and two on either side of it
+        no_bias = X @ w > 0  # data where leaving out the bias shows, with > and with >=
+        if np.any(no_bias != (X @ w + b > 0)) and np.any(no_bias != (X @ w + b >= 0)):
+            break
     expect_array(student.predict(w, b, X), predict_ref(w, b, X))
     expect_array(student.predict(np.zeros(d), 0.0, X), np.zeros(8, dtype=np.int64))
 
 
-@pytest.mark.points(1)
-def test_update_uses_the_learning_rate(student, rng):
-    """update scales the step by lr, for the weights and for the bias."""
-    d = int(rng.integers(2, 6))
-    w, x = np.zeros(d), rng.normal(size=d)
-    lr = float(rng.uniform(0.1, 0.9))
-    check_pair(student.update(w, 0.0, x, 1, lr), *update_ref(w, 0.0, x, 1, lr))
-    check_pair(student.update(w, 0.0, x, 1, lr=lr), *update_ref(w, 0.0, x, 1, lr))
+@pytest.mark.points(2)
+def test_update_on_every_kind_of_sample(student, rng):
+    """update with a learning rate other than 1 on every kind of sample: right as 1 and as 0
+    (no change), wrong in either direction, and exactly on the boundary (activation 0 is class 0:
+    a label 0 there changes nothing, a label 1 does)."""
+    d = int(rng.integers(2, 5))
+    lr = float(rng.choice([0.25, 0.5, 2.0]))
+    w = rng.integers(-3, 4, size=d).astype(np.float64)
+    w[0] = float(rng.choice([-2.0, 2.0]))  # never all zeros
+    samples = integer_data(rng, 12, d)
+    b = float(rng.integers(-2, 3))
+    cases = []
+    for x in samples:
+        f = int(x @ w + b > 0)
+        cases += [(x, b, f), (x, b, 1 - f)]  # right, then wrong
+    on_boundary = samples[0].copy()
+    b_boundary = -float(on_boundary @ w)
+    cases += [(on_boundary, b_boundary, 0), (on_boundary, b_boundary, 1)]
+    calls = [  # all of them first, then check them; lr passed by position and by name
+        student.call("update", w, bias, x, y, lr)
+        if k % 2
+        else student.call("update", w, bias, x, y, lr=lr)
+        for k, (x, bias, y) in enumerate(cases)
+    ]
+    for (x, bias, y), call in zip(cases, calls):
+        with about(call):
+            check_pair(call.result, *update_ref(w, bias, x, y, lr))
 
 
 @pytest.mark.points(2)
 def test_train_follows_the_rule_exactly(student, rng):
     """train gives the same w, b and number of epochs as the rule applied in order from zero weights."""
     X, y = separable_data(rng)
-    lr = float(rng.choice([0.5, 1.0, 2.0]))
+    lr = float(rng.choice([0.5, 2.0, 0.25]))  # never 1: a rule that ignores lr must show
     w_ref, b_ref, epochs_ref = train_ref(X, y, 100, lr)
-    w, b, epochs_run = expect_sequence(student.train(X, y, 100, lr), 3, what="(w, b, epochs_run)")
+    first = student.train(X, y, 100, lr)
+    again = student.train(X, y, 100, lr)
+    expect(
+        same_answer(first, again),
+        "train gave two different answers for the same data",
+        hint="train is deterministic: visit the samples in their order, without shuffling "
+        "(np.random.permutation) or any other randomness",
+    )
+    w, b, epochs_run = expect_sequence(first, 3, what="(w, b, epochs_run)")
     expect_scalar(epochs_run, epochs_ref, name="epochs_run", integer=True)
     expect_array(w, w_ref, name="w")
     expect_scalar(b, b_ref, name="b")
@@ -226,15 +307,50 @@ def test_train_does_not_converge_on_xor(student, rng):
     expect(wrong > 0, "the returned perceptron classifies XOR perfectly, which no perceptron can")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_multiclass_predict_ties_go_to_the_lowest_index(student, rng):
-    """When several classes share the highest score, multiclass_predict picks the lowest index."""
-    d, k = int(rng.integers(2, 4)), int(rng.integers(3, 6))
-    W = rng.integers(-1, 2, size=(d, k)).astype(np.float64)
-    W[:, -1] = W[:, 0]  # the last class always ties with the first
+    """When several classes share the highest score, multiclass_predict picks the lowest index:
+    ties between the first and the last class, between two middle classes, and everywhere."""
+    d, k = int(rng.integers(2, 4)), int(rng.integers(4, 6))
+    S = rng.integers(0, 3, size=(20, k)).astype(np.float64)  # scores with ties in most rows
     X = rng.integers(-1, 2, size=(20, d)).astype(np.float64)
-    expect_array(
-        student.multiclass_predict(W, np.zeros(k), X), multiclass_predict_ref(W, np.zeros(k), X)
+    W = rng.integers(-1, 2, size=(d, k)).astype(np.float64)
+    W[:, -1] = W[:, 0]  # the last class ties with the first wherever that one is best
+    cases = [(np.eye(k), np.zeros(k), S), (W, np.zeros(k), X)]
+    calls = [student.call("multiclass_predict", *case) for case in cases]
+    for case, call in zip(cases, calls):
+        with about(call):
+            expect_array(call.result, multiclass_predict_ref(*case))
+
+
+@pytest.mark.points(2)
+def test_multiclass_update_with_ties_and_a_learning_rate(student, rng):
+    """multiclass_update scales its step by lr, and its predicted class p follows
+    multiclass_predict's rule: on a table of zeros every class ties and p is class 0."""
+    d, k = int(rng.integers(2, 6)), int(rng.integers(3, 6))
+    x = rng.normal(size=d)
+    lr = float(rng.uniform(0.1, 0.9))
+    y = int(rng.integers(1, k))  # not class 0, the prediction on ties
+    W, b = np.zeros((d, k)), np.zeros(k)
+    check_pair(
+        student.multiclass_update(W, b, x, y, lr),
+        *multiclass_update_ref(W, b, x, y, lr),
+        "W_new",
+        "b_new",
+    )
+    W = rng.normal(size=(d, k))
+    while True:  # a bias that changes the predicted class: the prediction must use it
+        b = rng.normal(scale=2.0, size=k)
+        if np.argmax(x @ W + b) != np.argmax(x @ W):
+            break
+    y = int((np.argmax(x @ W + b) + rng.integers(1, k)) % k)
+    if y == np.argmax(x @ W):  # and the true class is neither prediction
+        y = int(next(c for c in range(k) if c not in (np.argmax(x @ W + b), np.argmax(x @ W))))
+    check_pair(
+        student.multiclass_update(W, b, x, y, lr=lr),
+        *multiclass_update_ref(W, b, x, y, lr),
+        "W_new",
+        "b_new",
     )
 
 
@@ -247,18 +363,27 @@ def test_multiclass_update_when_right_changes_nothing(student, rng):
     check_pair(student.multiclass_update(W, b, x, y), W, b, "W_new", "b_new")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_inputs_left_unmodified(student, rng):
-    """update, train and multiclass_update never change the arrays they are given."""
+    """update, train and multiclass_update give the right answer and never change the arrays
+    they are given (w += ... would change the caller's w)."""
     d, k = 3, 4
     w, x = rng.normal(size=d), rng.normal(size=d)
     y = 0 if x @ w > 0 else 1
-    expect_unmodified(student.call("update", w, 0.0, x, y))
+    call = student.call("update", w, 0.0, x, y)
+    check_pair(call.result, *update_ref(w, 0.0, x, y, 1.0))
+    expect_unmodified(call)
     X, labels = separable_data(rng)
-    expect_unmodified(student.call("train", X, labels, 100))
+    call = student.call("train", X, labels, 100)
+    w_ref, b_ref, epochs_ref = train_ref(X, labels, 100, 1.0)
+    w_got, b_got, epochs_run = expect_sequence(call.result, 3, what="(w, b, epochs_run)")
+    expect_array(w_got, w_ref, name="w")
+    expect_unmodified(call)
     W, b = rng.normal(size=(d, k)), rng.normal(size=k)
     p = int(np.argmax(x @ W + b))
-    expect_unmodified(student.call("multiclass_update", W, b, x, (p + 1) % k))
+    call = student.call("multiclass_update", W, b, x, (p + 1) % k)
+    check_pair(call.result, *multiclass_update_ref(W, b, x, (p + 1) % k, 1.0), "W_new", "b_new")
+    expect_unmodified(call)
 
 
 ### END HIDDEN TESTS

@@ -4,6 +4,34 @@
 and random generators you are given live with your code (built from their
 names); the grader reads the rules of each environment from its transition
 table and computes the optimal values by value iteration with PyTorch.
+
+Every rule of the docstrings, and the tests that exercise it (hidden ones marked *):
+  epsilon_greedy: the argmax at epsilon 0, the lowest index on ties . test_epsilon_greedy_is_greedy_at_epsilon_zero
+        explore with probability epsilon, uniformly over all A actions . test_epsilon_greedy_frequencies
+        rng is the only source of randomness . test_epsilon_greedy_draws_only_from_rng*
+        q_values left unmodified ....... test_epsilon_greedy_leaves_q_values_unchanged*
+  ucb_action: an untried arm first, the lowest index . test_ucb_tries_untried_arms_first,
+                                             test_ucb_plays_every_arm_once_first*
+        argmax of values + c sqrt(ln t / counts) . test_ucb_matches_torch (inputs where c and ln t
+                                             change the arm), test_ucb_uses_the_log_of_t_and_c*
+        ties go to the lowest index ....... test_ucb_uses_the_log_of_t_and_c*
+  q_learning_update: r + gamma max Q[s_next] - Q[s, a], scaled by alpha . test_q_learning_update_matches_torch
+        no future after a terminated transition . test_updates_on_a_terminal_transition*
+        step after step (s_next = s, in place or copied) . test_updates_along_an_episode*
+  sarsa_update: bootstraps on Q[s_next, a_next] . test_sarsa_update_matches_torch,
+                                             test_updates_along_an_episode*
+        no future after a terminated transition . test_updates_on_a_terminal_transition*
+  greedy_policy: argmax per state ......... test_greedy_policy_matches_torch, test_greedy_policy_solves_frozen_lake_8x8*
+        ties go to the lowest index ....... test_greedy_policy_ties_go_to_the_lowest_index*
+  train_q_learning: solves deterministic FrozenLake by a shortest path, values -> Q* .
+                                             test_train_q_learning_finds_a_shortest_path_on_frozen_lake
+        the cliff-edge path on CliffWalking . test_train_q_learning_walks_the_cliff_edge
+        from zeros: terminal rows stay 0 .. test_train_q_learning_finds_a_shortest_path_on_frozen_lake,
+                                             test_train_q_learning_walks_the_cliff_edge
+        ties broken at random while training . test_train_q_learning_breaks_ties_at_random*
+        bootstraps when truncated, not when terminated; stops at either .
+                                             test_train_q_learning_bootstraps_after_a_truncation*
+        seed seeds the environment and the exploration . test_train_q_learning_is_reproducible*
 """
 
 import math
@@ -13,6 +41,7 @@ import numpy as np
 import pytest
 
 from grader.testing import (
+    about,
     expect,
     expect_array,
     expect_number,
@@ -77,10 +106,30 @@ def value_iteration(probs, rewards, cont, gamma):
     return Q
 
 
+@oracle
+def one_step_fixed_point(rewards, next_is_start, gamma):
+    """The Q-values of the start state when every episode is cut after one step: the start's
+    values bootstrap on the start itself where an action leads back there, on 0 elsewhere
+    (no other state is ever updated)."""
+    q = torch.zeros_like(rewards)
+    for _ in range(10_000):
+        q_new = rewards + gamma * next_is_start * q.max()
+        if torch.max(torch.abs(q_new - q)) < 1e-13:
+            return q_new
+        q = q_new
+    return q
+
+
+# training applies q_learning_update at every step: a failure of training is sent there first
+BUILDS_ON = {"train_q_learning": ("q_learning_update",)}
+
+
 # -- environments, as the grader sees them -------------------------------------------------------
 FROZEN_LAKE = ("FrozenLake-v1", {"is_slippery": False})
 FROZEN_LAKE_8X8 = ("FrozenLake-v1", {"map_name": "8x8", "is_slippery": False})
 CLIFF_WALKING = ("CliffWalking-v1", {})
+# for training checks: an agent that never learns stops after 200 steps an episode, not never
+CLIFF_WALKING_CAPPED = ("CliffWalking-v1", {"max_episode_steps": 200})
 
 
 def env_model(env_id, kwargs):
@@ -119,6 +168,55 @@ def train_student(student, env_spec, n_episodes, seed, **params):
     return student.train_q_learning(env, n_episodes, seed=seed, **params)
 
 
+def terminal_states(table, start):
+    """The states a transition ends the episode in: their rows are never updated."""
+    return sorted(
+        {int(s_next) for s in table for a in table[s] for _, s_next, _, done in table[s][a] if done}
+        - {start}
+    )
+
+
+def training_hint(Q, table, start, params, q_star_of_gamma):
+    """What a trained table that fails its test says about the training loop, when it clearly
+    says something; None otherwise. ``q_star_of_gamma(g)`` is value iteration's Q* for discount g."""
+    if np.all(Q == Q.flat[0]):
+        return None  # a table of one value (zeros, ones) is what many wrong loops give
+    ends = terminal_states(table, start)
+    if np.any(Q[ends]):
+        return (
+            "the rows of terminal states are never updated, so they keep the values the table "
+            "started with, and yours are not 0: start from a table of zeros, np.zeros((S, A))"
+        )
+    others = [s for s in range(Q.shape[0]) if s != start]
+    if np.any(Q[start]) and not np.any(Q[others]):
+        return (
+            "only the start state's values changed: after each step the agent moves on, s = s_next"
+        )
+    into_goal = [
+        (s, a)
+        for s in table
+        for a in table[s]
+        for _, s_next, r, done in table[s][a]
+        if done and r != 0 and np.any(Q[s])
+    ]
+    if into_goal and all(Q[s, a] == 0 for s, a in into_goal):
+        return (
+            "the last transition of an episode (the one that reaches the goal) never updated the "
+            "table: apply q_learning_update before you leave the episode's loop"
+        )
+    if params["alpha"] != params["gamma"]:
+        swapped = q_star_of_gamma(params["alpha"])
+        visited = [s for s in range(Q.shape[0]) if np.any(Q[s])]
+        got = np.array([Q[s].max() for s in visited])
+        want = np.array([swapped[s].max() for s in visited])
+        if len(set(np.round(want, 6))) >= 3 and np.allclose(got, want, atol=1e-4):
+            return (
+                f"your values are those of a discount gamma = {params['alpha']:g}, your alpha: are "
+                "alpha and gamma swapped in the call to q_learning_update(..., alpha, gamma)?"
+            )
+    return None
+
+
 def check_training(student, rng, env_spec, n_episodes, params, describe, check_values=True):
     """Trains on `env_spec` and checks the greedy path: `describe` names what is wrong with it, or None.
 
@@ -129,42 +227,89 @@ def check_training(student, rng, env_spec, n_episodes, params, describe, check_v
     table, probs, cont, rewards, start = env_model(*env_spec)
     q_star = value_iteration(probs, rewards, cont, params["gamma"])
     S, A = rewards.shape
+
+    def fail(message, Q, trained):
+        hint = training_hint(
+            Q, table, start, params, lambda g: value_iteration(probs, rewards, cont, g)
+        ) or dropped_update_hint(student, Q, table)  # which may call the submission again:
+        with about(trained):  # the failure still names the training run
+            expect(False, message, hint=hint)
+
     for attempt in (1, 2):
         seed = int(rng.integers(1_000_000))
         Q = train_student(student, env_spec, n_episodes, seed, **params)
+        trained = student.last
         expect_shape(Q, (S, A), name="the Q-table")
         states, total, done = greedy_path(table, Q, start)
         problem = describe(states, total, done)
         if problem is None:
             break
         if attempt == 2:
-            expect(False, f"after {n_episodes} episodes (seeds tried: two), {problem}")
+            fail(f"after {n_episodes} episodes (seeds tried: two), {problem}", Q, trained)
+    ends = terminal_states(table, start)
+    if np.any(Q[ends]):
+        message = (
+            f"the terminal states {ends} are never left, so their rows are never updated and "
+            "stay at the table's start: 0"
+        )
+        fail(message, Q, trained)
     if not check_values:
         return seed
     worst = max(states, key=lambda s: abs(Q[s].max() - q_star[s].max()))
-    expect(
-        abs(Q[worst].max() - q_star[worst].max()) < 1e-3,
-        f"along the greedy path the values should approach those of value iteration; in state {worst} "
-        f"max Q is {Q[worst].max():.6g}, value iteration gives {q_star[worst].max():.6g}",
-    )
+    if abs(Q[worst].max() - q_star[worst].max()) >= 1e-3:
+        message = (
+            f"along the greedy path the values should approach those of value iteration; in state "
+            f"{worst} max Q is {Q[worst].max():.6g}, value iteration gives {q_star[worst].max():.6g}"
+        )
+        fail(message, Q, trained)
     return seed
 
 
+def dropped_update_hint(student, Q, table):
+    """A table of zeros after training where every step is rewarded, from a q_learning_update
+    that is right and returns a new table: the training loop dropped what it returned."""
+    if np.any(Q) or not all(r != 0 for s in table for a in table[s] for _, _, r, _ in table[s][a]):
+        return None
+    probe = student.call("q_learning_update", np.zeros((2, 2)), 0, 1, -1.0, 1, False, 0.5, 0.9)
+    result = probe.result
+    if probe.modified() or not isinstance(result, np.ndarray) or result.shape != (2, 2):
+        return None
+    if not np.allclose(result, [[0.0, -0.5], [0.0, 0.0]]):
+        return None
+    return (
+        "your q_learning_update returns a new table (allowed), and after training your table is "
+        "still all zeros: keep what it returns, Q = q_learning_update(...)"
+    )
+
+
 # -- public tests ---------------------------------------------------------------------------------
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_epsilon_greedy_is_greedy_at_epsilon_zero(student, rng):
-    """With epsilon = 0, epsilon_greedy always returns the argmax, the lowest index on ties."""
-    A = int(rng.integers(3, 7))
-    q = rng.integers(0, 3, size=A).astype(np.float64)  # small integers: ties are likely
-    generator = student.new("numpy.random.default_rng", int(rng.integers(1_000_000)))
-    draws = student.repeat("epsilon_greedy", 200, q, 0.0, generator)
-    wrong = [d for d in draws if d != int(np.argmax(q))]
-    if wrong:
-        expect(
-            False,
-            f"for q_values {q.tolist()} and epsilon 0 got action {wrong[0]!r}; "
-            f"expected {int(np.argmax(q))} (the argmax, lowest index on ties) every time",
+    """With epsilon = 0, epsilon_greedy always returns the argmax, the lowest index on ties
+    (two action-value vectors whose best actions differ, each with a tie at the top)."""
+    A = int(rng.integers(5, 8))
+    while True:  # two actions share the highest value, neither of them the first or the last
+        tied = rng.choice(np.arange(1, A - 1), size=2, replace=False)
+        if tied.sum() != A - 1:  # so that the reversed values have their best action elsewhere
+            break
+    first = rng.integers(0, 3, size=A).astype(np.float64)
+    first[tied] = 3.0
+    second = first[::-1].copy()  # the same ties, elsewhere
+    cases = [first, second]
+    draws = [
+        student.repeat(
+            "epsilon_greedy", 500, q, 0.0, student.new("numpy.random.default_rng", int(seed))
         )
+        for q, seed in zip(cases, rng.integers(1_000_000, size=2))
+    ]
+    for q, drawn in zip(cases, draws):
+        wrong = [d for d in drawn if d != int(np.argmax(q))]
+        if wrong:
+            expect(
+                False,
+                f"for q_values {q.tolist()} and epsilon 0 got action {wrong[0]!r}; "
+                f"expected {int(np.argmax(q))} (the argmax, lowest index on ties) every time",
+            )
 
 
 @pytest.mark.points(3)
@@ -175,7 +320,9 @@ def test_epsilon_greedy_frequencies(student, rng):
     # epsilon and A such that the usual mistakes (epsilon inverted, exploring only the other
     # actions) differ from the right frequencies, and from each other, by more than the bounds.
     A, epsilon, n = int(rng.integers(3, 5)), float(rng.uniform(0.25, 0.35)), 20_000
-    q = rng.permutation(A).astype(np.float64)  # distinct values: one greedy action
+    q = rng.permutation(A).astype(np.float64)  # distinct values: one greedy action,
+    if np.argmax(q) == A - 1:  # never the last one (exploring all but the greedy action, or all
+        q[[0, A - 1]] = q[[A - 1, 0]]  # but the last, must give different frequencies)
     expected = epsilon_greedy_probabilities(q, epsilon)
     generator = student.new("numpy.random.default_rng", int(rng.integers(1_000_000)))
     draws = student.repeat("epsilon_greedy", n, q, epsilon, generator)
@@ -195,38 +342,86 @@ def test_epsilon_greedy_frequencies(student, rng):
     )
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_ucb_tries_untried_arms_first(student, rng):
-    """ucb_action plays an arm never tried before any other, the lowest index first."""
-    A = int(rng.integers(4, 8))
-    counts = rng.integers(1, 10, size=A)
-    counts[rng.choice(A, size=2, replace=False)] = 0
-    values = rng.normal(size=A)
-    got = expect_number(
-        student.ucb_action(counts, values, int(counts.sum()) + 1), name="the arm", integer=True
-    )
-    expect(
-        got == ucb_ref(counts, values, int(counts.sum()) + 1, 2.0),
-        f"arm {got} was chosen, but arm {int(np.flatnonzero(counts == 0)[0])} was never tried",
-    )
+    """ucb_action plays an arm never tried before any other, the lowest index first, however
+    good the tried arms look (their values are far above any bonus)."""
+    cases = []
+    for first in (1, 2, 3, 4):  # the first untried arm differs from case to case, never 0
+        A = int(rng.integers(first + 2, 9))
+        counts = rng.integers(1, 10, size=A)
+        counts[first] = 0
+        counts[rng.integers(first + 1, A)] = 0  # and a second one after it
+        values = np.where(counts > 0, rng.uniform(20, 30, size=A), 0.0)
+        cases.append((counts, values, int(counts.sum()) + 1))
+    calls = [student.call("ucb_action", *case) for case in cases]  # all four, then check them
+    for (counts, values, t), call in zip(cases, calls):
+        with about(call):
+            got = expect_number(call.result, name="the arm", integer=True)
+            expect(
+                got == ucb_ref(counts, values, t, 2.0),
+                f"for counts {counts.tolist()} arm {got} was chosen, but arm "
+                f"{int(np.flatnonzero(counts == 0)[0])} was never tried (and is the first such arm)",
+            )
+
+
+def ucb_slip_arms(counts, values, t, c):
+    """The arm of the rule, then those of the usual slips: leaving out c, ln t or the square
+    root, and putting c inside it."""
+    return [
+        int(np.argmax(u))
+        for u in (
+            values + c * np.sqrt(math.log(t) / counts),
+            values + np.sqrt(math.log(t) / counts),
+            values + c * np.sqrt(t / counts),
+            values + c * math.log(t) / counts,
+            values + np.sqrt(c * math.log(t) / counts),
+        )
+    ]
+
+
+def ucb_cases(rng, n=10):
+    """``n`` cases (counts, values, t, c) on which every usual slip picks another arm than the
+    rule in at least three, and, where the draws allow, than each other."""
+    cases, shown = [], [0, 0, 0, 0]
+    for _ in range(2000):
+        if len(cases) == n:
+            break
+        A = int(rng.integers(4, 8))
+        counts = rng.integers(1, 50, size=A)
+        t = int(counts.sum())
+        c = float(rng.choice([rng.uniform(0.1, 0.5), rng.uniform(2.0, 4.0)]))
+        values = rng.normal(size=A) * c * math.sqrt(math.log(t))
+        arms = ucb_slip_arms(counts, values, t, c)
+        differ = [int(arm != arms[0]) for arm in arms[1:]]
+        needed = [k for k in range(4) if shown[k] < 3]
+        left = n - len(cases)
+        if (
+            len(set(arms)) == len(arms)
+            or (any(differ[k] for k in needed) and len(needed) <= left)
+            or (not needed and len(set(arms)) >= 3)
+        ):
+            cases.append((counts, values, t, c))
+            shown = [shown[k] + differ[k] for k in range(4)]
+    return cases
 
 
 @pytest.mark.points(2)
 def test_ucb_matches_torch(student, rng):
     """ucb_action picks the argmax of values + c * sqrt(ln t / counts) when every arm was tried
-    (values drawn on the scale of the bonus, so that both terms matter)."""
-    for _ in range(10):
-        A = int(rng.integers(3, 8))
-        counts = rng.integers(1, 50, size=A)
-        t, c = int(counts.sum()), float(rng.uniform(0.1, 3.0))
-        values = rng.normal(size=A) * c * math.sqrt(math.log(t))
-        got = expect_number(student.ucb_action(counts, values, t, c), name="the arm", integer=True)
+    (on inputs where leaving out c, ln t or the square root, or putting c inside it, would
+    change the arm)."""
+    cases = ucb_cases(rng)
+    calls = [student.call("ucb_action", *case) for case in cases]  # all ten, then check them
+    for (counts, values, t, c), call in zip(cases, calls):
         want = ucb_ref(counts, values, t, c)
-        expect(
-            got == want,
-            f"for counts {counts.tolist()}, values {np.round(values, 3).tolist()}, t = {t}, c = {c:.3f} "
-            f"arm {got} was chosen, expected {want}",
-        )
+        with about(call):
+            got = expect_number(call.result, name="the arm", integer=True)
+            expect(
+                got == want,
+                f"for counts {counts.tolist()}, values {np.round(values, 3).tolist()}, t = {t}, c = {c:.3f} "
+                f"arm {got} was chosen, expected {want}",
+            )
 
 
 @pytest.mark.points(2)
@@ -251,11 +446,14 @@ def test_q_learning_update_matches_torch(student, rng):
 @pytest.mark.points(2)
 def test_sarsa_update_matches_torch(student, rng):
     """sarsa_update bootstraps on Q[s_next, a_next], the action actually taken next (here an
-    exploring one, not the greedy one: that is where SARSA and Q-learning differ)."""
-    S, A = int(rng.integers(3, 8)), int(rng.integers(2, 5))
+    exploring one, not the greedy one: that is where SARSA and Q-learning differ; the action
+    taken now is a third one)."""
+    S, A = int(rng.integers(3, 8)), int(rng.integers(3, 6))
     Q = rng.normal(size=(S, A))
-    s, a, s_next = int(rng.integers(S)), int(rng.integers(A)), int(rng.integers(S))
-    a_next = int((np.argmax(Q[s_next]) + rng.integers(1, A)) % A)
+    s, s_next = int(rng.integers(S)), int(rng.integers(S))
+    greedy = int(np.argmax(Q[s_next]))
+    a_next = int((greedy + rng.integers(1, A)) % A)  # an exploring next action
+    a = int(rng.choice([x for x in range(A) if x not in (greedy, a_next)]))  # and another one
     r, alpha, gamma = (
         float(rng.normal()),
         float(rng.uniform(0.1, 0.9)),
@@ -304,7 +502,7 @@ def test_train_q_learning_walks_the_cliff_edge(student, rng, artifacts):
         return None
 
     params = {"alpha": 0.5, "gamma": 0.99, "epsilon": 0.1}
-    seed = check_training(student, rng, CLIFF_WALKING, 300, params, describe)
+    seed = check_training(student, rng, CLIFF_WALKING_CAPPED, 300, params, describe)
     if artifacts.wanted("learning_curve"):
         env = student.new("gymnasium.make_recorded", CLIFF_WALKING[0], disable_env_checker=True)
         student.train_q_learning(env, 300, seed=seed, **params)
@@ -319,50 +517,92 @@ def test_train_q_learning_walks_the_cliff_edge(student, rng, artifacts):
 
 
 ### BEGIN HIDDEN TESTS
-@pytest.mark.points(1)
-def test_q_learning_update_on_a_terminal_transition(student, rng):
-    """When the transition ends the episode, the target is the reward alone: no bootstrapping."""
-    S, A = 5, 3
-    Q = rng.normal(size=(S, A)) + 3.0
-    s, a, s_next, r = (
-        int(rng.integers(S)),
-        int(rng.integers(A)),
-        int(rng.integers(S)),
-        float(rng.normal()),
-    )
-    expected = q_learning_update_ref(Q, s, a, r, s_next, True, 0.5, 0.9)
-    expect_array(
-        student.q_learning_update(Q, s, a, r, s_next, True, 0.5, 0.9),
-        expected,
-        name="the updated Q",
-    )
-
-
-@pytest.mark.points(1)
-def test_sarsa_update_on_a_terminal_transition(student, rng):
-    """SARSA's target on a terminal transition is the reward alone, too."""
+@pytest.mark.points(2)
+def test_updates_on_a_terminal_transition(student, rng):
+    """When the transition ends the episode, the target is the reward alone, for Q-learning and
+    for SARSA: no bootstrapping (the values of s_next are large, so that it shows)."""
     S, A = 5, 3
     Q = rng.normal(size=(S, A)) + 3.0
     s, a, s_next, a_next = (
-        int(rng.integers(S)),
-        int(rng.integers(A)),
-        int(rng.integers(S)),
-        int(rng.integers(A)),
+        int(v) for v in (rng.integers(S), rng.integers(A), rng.integers(S), rng.integers(A))
     )
     r = float(rng.normal())
-    expected = sarsa_update_ref(Q, s, a, r, s_next, a_next, True, 0.5, 0.9)
     expect_array(
-        student.sarsa_update(Q, s, a, r, s_next, a_next, True, 0.5, 0.9),
-        expected,
+        student.q_learning_update(Q, s, a, r, s_next, True, 0.5, 0.9),
+        q_learning_update_ref(Q, s, a, r, s_next, True, 0.5, 0.9),
         name="the updated Q",
     )
+    expect_array(
+        student.sarsa_update(Q, s, a, r, s_next, a_next, True, 0.5, 0.9),
+        sarsa_update_ref(Q, s, a, r, s_next, a_next, True, 0.5, 0.9),
+        name="the updated Q",
+    )
+
+
+def an_episode(rng, S, A, steps=8):
+    """Transitions (s, a, r, s_next, a_next, terminated) of one walk: some lead back to the same
+    state, actions are often not the greedy ones, and the last one terminates."""
+    s, walk = int(rng.integers(S)), []
+    for step in range(steps):
+        s_next = s if step % 3 == 1 else int(rng.integers(S))
+        walk.append(
+            (
+                s,
+                int(rng.integers(A)),
+                float(rng.normal()),
+                s_next,
+                int(rng.integers(A)),
+                step == steps - 1,
+            )
+        )
+        s = s_next
+    return walk
+
+
+@pytest.mark.points(2)
+def test_updates_along_an_episode(student, rng):
+    """q_learning_update, then sarsa_update, applied step after step along an episode (each
+    step on the table the last one returned; some steps return to the same state, SARSA's next
+    action is an exploring one, never the greedy one, and the last step terminates) keep to the
+    reference at every step."""
+    S, A = 6, 3
+    start = rng.normal(size=(S, A))
+    alpha, gamma = float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.5, 0.95))
+    Q, Q_ref = start.copy(), start.copy()
+    for step, (s, a, r, s_next, _, terminated) in enumerate(an_episode(rng, S, A)):
+        Q_ref = q_learning_update_ref(Q_ref, s, a, r, s_next, terminated, alpha, gamma)
+        Q = expect_array(
+            student.q_learning_update(Q, s, a, r, s_next, terminated, alpha, gamma),
+            Q_ref,
+            name=f"Q after step {step} of Q-learning",
+        )
+    Q, Q_ref = start.copy(), start.copy()
+    for step, (s, _, r, s_next, _, terminated) in enumerate(an_episode(rng, S, A)):
+        greedy = int(np.argmax(Q_ref[s_next]))
+        a_next = int((greedy + rng.integers(1, A)) % A)  # never the greedy one
+        a = int(next(x for x in range(A) if x not in (greedy, a_next)))  # and a third action now
+        Q_ref = sarsa_update_ref(Q_ref, s, a, r, s_next, a_next, terminated, alpha, gamma)
+        Q = expect_array(
+            student.sarsa_update(Q, s, a, r, s_next, a_next, terminated, alpha, gamma),
+            Q_ref,
+            name=f"Q after step {step} of SARSA",
+        )
 
 
 @pytest.mark.points(1)
 def test_greedy_policy_ties_go_to_the_lowest_index(student, rng):
     """greedy_policy breaks ties by the lowest action index, like argmax."""
     Q = rng.integers(0, 2, size=(12, 4)).astype(np.float64)
-    expect_array(student.greedy_policy(Q), greedy_ref(Q), name="the policy")
+    policy = student.greedy_policy(Q)
+    hint = None
+    if isinstance(policy, np.ndarray) and policy.shape == (12,) and policy.dtype.kind in "iu":
+        picks = [int(a) for a in policy]
+        if all(0 <= a < 4 and Q[s, a] == Q[s].max() for s, a in enumerate(picks)):
+            hint = (
+                "every action you pick is a best one, but on ties the lowest index wins "
+                "(np.argmax does that): not another of the tied actions"
+            )
+    expect_array(policy, greedy_ref(Q), name="the policy", hint=hint)
 
 
 @pytest.mark.points(1)
@@ -380,34 +620,93 @@ def test_greedy_policy_solves_frozen_lake_8x8(student, rng):
 
 
 @pytest.mark.points(1)
+def test_ucb_plays_every_arm_once_first(student, rng):
+    """A bandit run from scratch: the first A plays try arms 0, 1, ..., A-1 in order, whatever
+    the rewards of the arms already tried."""
+    A = int(rng.integers(3, 7))
+    counts, values, calls = np.zeros(A, dtype=np.int64), np.zeros(A), []
+    for t in range(1, A + 1):  # the run the rule makes, asked at every play; then checked
+        calls.append(student.call("ucb_action", counts.copy(), values.copy(), t))
+        counts[t - 1] += 1
+        values[t - 1] = float(rng.uniform(0.5, 1.0))
+    for t, call in enumerate(calls, 1):
+        counts_then, values_then = call.args[0], call.args[1]
+        with about(call):
+            got = expect_number(call.result, name="the arm", integer=True)
+            expect(
+                got == t - 1,
+                f"at play t = {t} (counts {counts_then.tolist()}, values "
+                f"{np.round(values_then, 3).tolist()}) arm {got} was chosen; arm {t - 1} was never tried",
+            )
+
+
+@pytest.mark.points(1)
 def test_ucb_uses_the_log_of_t_and_c(student, rng):
     """The bonus is c * sqrt(ln t / counts): an arm played once beats a much better-known one
-    only by as much as the logarithm and c allow."""
+    only by as much as the logarithm, the square root and c allow."""
     cases = [  # (counts, values, t, c): the best arm changes if ln t or c is left out
         ([1, 100], [0.0, float(rng.uniform(5, 20))], int(rng.integers(800, 1200)), 1.0),
         ([1, 100], [0.0, float(rng.uniform(0.5, 1.5))], int(rng.integers(800, 1200)), 0.1),
         ([100, 1], [float(rng.uniform(0.5, 1.5)), 0.0], int(rng.integers(800, 1200)), 0.1),
+        ([4, 9, 4], [1.0, 0.0, 1.0], 17, 1.0),  # arms 0 and 2 tie: the lowest index
+        ([1, 100], [0.0, float(rng.uniform(3.5, 5.0))], 1000, 1.0),  # without the square root
+        ([1, 100], [0.0, float(rng.uniform(7.0, 9.0))], 1000, 4.0),  # with c inside it
     ]
-    for counts, values, t, c in cases:
-        counts, values = np.array(counts), np.array(values)
-        got = expect_number(student.ucb_action(counts, values, t, c), name="the arm", integer=True)
+    cases = [(np.array(counts), np.array(values), t, c) for counts, values, t, c in cases]
+    calls = [student.call("ucb_action", *case) for case in cases]  # all of them, then check
+    for (counts, values, t, c), call in zip(cases, calls):
         want = ucb_ref(counts, values, t, c)
-        expect(
-            got == want,
-            f"for counts {counts.tolist()}, values {np.round(values, 3).tolist()}, t = {t}, c = {c} "
-            f"arm {got} was chosen, expected {want}",
-        )
+        with about(call):
+            got = expect_number(call.result, name="the arm", integer=True)
+            expect(
+                got == want,
+                f"for counts {counts.tolist()}, values {np.round(values, 3).tolist()}, t = {t}, c = {c} "
+                f"arm {got} was chosen, expected {want}",
+            )
 
 
 @pytest.mark.points(1)
 def test_epsilon_greedy_leaves_q_values_unchanged(student, rng):
-    """epsilon_greedy does not modify the action values it is given."""
-    q = rng.normal(size=4)
+    """epsilon_greedy does not modify the action values it is given (and is greedy at 0,
+    the lowest index on a tie)."""
+    while True:  # a tie at the top, whose lowest index differs from the reversed values'
+        q = rng.integers(0, 3, size=5).astype(np.float64)
+        q[rng.choice(5, size=2, replace=False)] = 3.0
+        if np.argmax(q) != np.argmax(q[::-1]):
+            break
     generator = student.new("numpy.random.default_rng", 1)
+    for values in (q, q[::-1].copy()):  # two best actions: one of them is not a constant's
+        call = student.call("epsilon_greedy", values, 0.0, generator)
+        best = int(np.argmax(values))
+        with about(call):
+            expect(call.result == best, f"at epsilon 0 the action should be {best}")
+        expect_unmodified(call)
     expect_unmodified(student.call("epsilon_greedy", q, 0.5, generator))
 
 
 @pytest.mark.points(1)
+def test_epsilon_greedy_draws_only_from_rng(student, rng):
+    """All randomness comes from the generator passed in: two generators with the same seed
+    give the same actions, draw after draw (np.random.* or random.* would not)."""
+    A, epsilon, seed = int(rng.integers(3, 6)), 0.5, int(rng.integers(1_000_000))
+    q = rng.permutation(A).astype(np.float64)
+    first = student.repeat(
+        "epsilon_greedy", 300, q, epsilon, student.new("numpy.random.default_rng", seed)
+    )
+    second = student.repeat(
+        "epsilon_greedy", 300, q, epsilon, student.new("numpy.random.default_rng", seed)
+    )
+    differ = [i for i, (x, y) in enumerate(zip(first, second)) if x != y]
+    expect(
+        not differ,
+        f"two generators seeded alike gave different actions (first at draw {differ[0] if differ else 0})",
+        hint="draw every random number from rng (rng.random(), rng.integers()): np.random.* and "
+        "random.* do not follow the generator, so the draws are not reproducible",
+    )
+    expect(len(set(first)) > 1, "at epsilon 0.5 the actions should vary")
+
+
+@pytest.mark.points(3)
 def test_train_q_learning_breaks_ties_at_random(student, rng):
     """With epsilon = 0 only the random tie-breaking explores: on a table of zeros it must still
     find the goal of FrozenLake (lowest-index ties would walk into the same wall forever)."""
@@ -417,17 +716,75 @@ def test_train_q_learning_breaks_ties_at_random(student, rng):
             return None
         return "with epsilon = 0 the greedy policy never learned to reach the goal: are ties broken at random?"
 
+    # first where every step is rewarded (a table with values in it), then with no exploration
+    spec = (CLIFF_WALKING[0], {"max_episode_steps": 200})
+    Q = train_student(student, spec, 30, int(rng.integers(1_000_000)), epsilon=0.1)
+    expect_shape(Q, (48, 4), name="the Q-table")
     params = {"alpha": 0.5, "gamma": 0.99, "epsilon": 0.0}
     check_training(student, rng, FROZEN_LAKE, 1000, params, describe, check_values=False)
 
 
+@pytest.mark.points(3)
+def test_train_q_learning_bootstraps_after_a_truncation(student, rng):
+    """Episodes cut short by a time limit (truncated) still bootstrap: only a terminated one has
+    no future. On CliffWalking cut after a single step, with random actions, the start state's
+    values converge to r + gamma * max Q[start] where an action leads back to the start; an
+    episode also ends when it is truncated (not only when it terminates)."""
+    env_id, kwargs = CLIFF_WALKING
+    table, probs, cont, rewards, start = env_model(env_id, kwargs)
+    gamma = 0.5
+    next_states = np.array([table[start][a][0][1] for a in range(rewards.shape[1])])
+    expected = np.zeros_like(rewards)
+    expected[start] = one_step_fixed_point(
+        rewards[start], (next_states == start).astype(np.float64), gamma
+    )
+    env = student.new(
+        "gymnasium.make", env_id, disable_env_checker=True, max_episode_steps=1, **kwargs
+    )
+    Q = student.train_q_learning(
+        env, 400, alpha=0.5, gamma=gamma, epsilon=1.0, seed=int(rng.integers(1_000_000))
+    )
+    trained = student.last
+    expect_shape(Q, expected.shape, name="the Q-table")
+    as_terminal = np.zeros_like(expected)
+    as_terminal[start] = rewards[start]  # what treating the time limit as the episode's end gives
+    hint = training_hint(Q, table, start, {"alpha": 0.5, "gamma": gamma}, lambda g: expected)
+    if not np.allclose(Q, expected, rtol=1e-6, atol=1e-6) and not np.any(Q):
+        hint = dropped_update_hint(student, Q, table)
+    if np.allclose(Q, as_terminal, atol=1e-6):
+        hint = (
+            "a truncated episode was cut short by the time limit, it did not end: bootstrap on "
+            "it (pass terminated, not terminated or truncated); only a terminated one has no future"
+        )
+    with about(trained):
+        expect_array(Q, expected, name="the Q-table", rtol=1e-6, atol=1e-6, hint=hint)
+
+
 @pytest.mark.points(1)
 def test_train_q_learning_is_reproducible(student, rng):
-    """The same seed gives the same table: seed seeds both the environment and the exploration."""
+    """The same seed gives the same table: seed seeds both the environment and the exploration.
+    (On CliffWalking every step costs -1, so a table that learned anything has negative values.)"""
     seed = int(rng.integers(1_000_000))
-    first = train_student(student, FROZEN_LAKE, 100, seed, alpha=0.5, gamma=0.99, epsilon=0.3)
-    second = train_student(student, FROZEN_LAKE, 100, seed, alpha=0.5, gamma=0.99, epsilon=0.3)
-    expect_array(second, first, name="the table of a second run with the same seed", rtol=0, atol=0)
+    spec = (CLIFF_WALKING[0], {"max_episode_steps": 100})
+    first = train_student(student, spec, 30, seed, alpha=0.5, gamma=0.99, epsilon=0.3)
+    trained = student.last
+    expect_shape(first, (48, 4), name="the Q-table")
+    if not (np.all(first <= 0) and np.any(first < 0)):
+        hint = dropped_update_hint(student, first, env_model(*CLIFF_WALKING)[0])
+        with about(trained):
+            expect(
+                False,
+                "after 30 episodes of rewards -1 and -100, the table should hold negative values "
+                "(and none above 0, where it started)",
+                hint=hint,
+            )
+    second = train_student(student, spec, 30, seed, alpha=0.5, gamma=0.99, epsilon=0.3)
+    expect(
+        np.array_equal(second, first),
+        "two runs with the same seed gave different tables",
+        hint="seed your exploration with np.random.default_rng(seed), and the environment with "
+        "env.reset(seed=seed) at the first reset: then the same seed gives the same table",
+    )
 
 
 ### END HIDDEN TESTS

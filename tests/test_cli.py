@@ -14,6 +14,7 @@ from conftest import REPO
 
 from grader.cli import cli
 from grader.course import Course
+from grader.engine.runner import collect_graders
 from grader.schemas import schema
 
 CHECK_SCHEMA = schema("check")  # the package's contract (docs/json.md)
@@ -38,7 +39,7 @@ def test_check_solution_json_is_full_marks() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     jsonschema.validate(data, CHECK_SCHEMA)
-    assert data["score"] == data["max_score"] == 20
+    assert data["score"] == data["max_score"] == 25
     assert all(t["status"] == "passed" and t["message"] == "" for t in data["tests"])
 
 
@@ -46,7 +47,7 @@ def test_check_table_has_tests_total_and_messages() -> None:
     result = run("check", "softmax")
     assert result.exit_code == 1
     out = result.output
-    assert "test_softmax_matches_torch" in out and "total" in out and "0 / 13" in out
+    assert "test_softmax_matches_torch" in out and "total" in out and "0 / 15" in out
     assert "softmax is not written yet" in out
     assert "\x1b[" not in out  # no colour codes when not on a terminal
 
@@ -54,7 +55,7 @@ def test_check_table_has_tests_total_and_messages() -> None:
 def test_check_solution_table_says_full_marks() -> None:
     result = run("check", "softmax", "--solution")
     assert result.exit_code == 0
-    assert "Full marks: 24 / 24" in result.output and "hidden" in result.output
+    assert "Full marks: 25 / 25" in result.output and "hidden" in result.output
 
 
 def test_unknown_exercise_is_one_line_exit_2() -> None:
@@ -95,13 +96,24 @@ def test_no_course_here(tmp_path: Path, monkeypatch) -> None:
 def test_list_shows_points_and_progress(course_copy: Course) -> None:
     result = run("list", course=course_copy)
     assert result.exit_code == 0, result.output
-    assert "perceptron" in result.output and "11" in result.output and "13" in result.output
+    assert "perceptron" in result.output and "11" in result.output and "15" in result.output
     assert "not started" in result.output
+    lstm_row = next(
+        line for line in result.output.splitlines() if line.strip("│ ").startswith("lstm")
+    )
+    assert "not started" in lstm_row, "the stub's own helper (_sigmoid) is not a function to write"
+    public = {
+        name: sum(t.max_score for t in collect_graders(course_copy.public_tests(name), name))
+        for name in course_copy.exercises
+    }
+    total_row = next(line for line in result.output.splitlines() if "total" in line)
+    assert f"{sum(public.values()):g}" in total_row
     stub = course_copy.stub("softmax")
     stub.write_text(course_copy.solution("softmax").read_text())
     assert run("check", "softmax", course=course_copy).exit_code == 0
     after = run("list", course=course_copy).output
-    assert "all functions written" in after and "last check 13/13" in after
+    assert "all functions written" in after and "last check 15/15" in after
+    assert "last checks: 15 of 15 points" in after
     stub.write_text(stub.read_text() + "\n")
     assert "changed since" in run("list", course=course_copy).output
 
@@ -171,7 +183,7 @@ def test_plain_pytest_on_exercises_runs_the_public_tests(course_copy: Course) ->
         timeout=120,
     )
     assert proc.returncode == 1
-    assert "dlgrade: 0 / 13 points" in proc.stdout
+    assert "dlgrade: 0 / 15 points" in proc.stdout
     course_copy.stub("softmax").write_text(course_copy.solution("softmax").read_text())
     proc = subprocess.run(
         [
@@ -190,7 +202,7 @@ def test_plain_pytest_on_exercises_runs_the_public_tests(course_copy: Course) ->
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout
-    assert "dlgrade: 13 / 13 points" in proc.stdout
+    assert "dlgrade: 15 / 15 points" in proc.stdout
 
 
 def _properties(node: object) -> set[str]:
@@ -226,3 +238,74 @@ def test_the_quiz_json_matches_its_schema(tmp_path) -> None:
     assert result.exit_code in (0, 1), result.output
     data = json.loads(result.output[result.output.index("{") :])
     jsonschema.validate(data, schema("quiz"))
+
+
+
+def test_check_all_grades_every_exercise_and_gives_the_course_total() -> None:
+    result = run("check", "--all", "--seed", "2")
+    assert result.exit_code == 1
+    for name in Course.load(REPO).exercises:
+        assert f"{name} — exercises/{name}.py" in result.output
+    assert "course total" in result.output and "0 of 6 exercises at full marks" in result.output
+    data = json.loads(run("check", "--all", "--solution", "--json").output)
+    assert data["score"] == data["max_score"] == sum(e["max_score"] for e in data["exercises"])
+    assert [e["exercise"] for e in data["exercises"]] == list(Course.load(REPO).exercises)
+    for exercise in data["exercises"]:
+        jsonschema.validate(exercise, CHECK_SCHEMA)
+
+
+def test_check_needs_an_exercise_or_all() -> None:
+    assert run("check").exit_code == 2
+    result = run("check", "softmax", "--all")
+    assert result.exit_code == 2 and "--all checks every exercise" in result.output
+
+
+def test_parametrised_tests_show_their_parameters(tmp_path: Path) -> None:
+    """A test's [parameters] are part of its name in the report (not swallowed as markup)."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from grader.engine.results import ExerciseResult, TestResult
+    from grader.report import render_check
+
+    result = ExerciseResult(
+        "toy",
+        [
+            TestResult("test_activation[relu]", 1, "failed", "wrong"),
+            TestResult("test_x[2-3]", 1, "passed"),
+        ],
+        seed=1,
+        submission="toy.py",
+    )
+    out = StringIO()
+    render_check(result, Console(file=out, width=120))
+    assert "test_activation[relu]" in out.getvalue() and "test_x[2-3]" in out.getvalue()
+
+
+def test_ctrl_c_during_a_check_says_interrupted_and_exits_130(monkeypatch) -> None:
+    import grader.engine.runner as runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "check", interrupted)
+    result = run("check", "softmax")
+    assert result.exit_code == 130
+    assert "interrupted" in result.output and "grader problem" not in result.output
+
+
+def test_ctrl_c_inside_the_graders_reaches_the_caller(tmp_path: Path) -> None:
+    """pytest turns Ctrl-C into an exit code; the engine raises KeyboardInterrupt again."""
+    import pytest
+
+    from grader.engine.runner import run_graders
+
+    graders = tmp_path / "test_toy.py"
+    graders.write_text(
+        "import pytest\n\n@pytest.mark.points(1)\ndef test_ctrl_c(student):\n"
+        "    raise KeyboardInterrupt\n"
+    )
+    (tmp_path / "toy.py").write_text("")
+    with pytest.raises(KeyboardInterrupt):
+        run_graders(graders, tmp_path / "toy.py", exercise="toy", seed=0)

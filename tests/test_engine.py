@@ -110,7 +110,9 @@ def test_nan_is_named(course: Course, tmp_path: Path) -> None:
     extreme = by_name["test_sigmoid_extreme_values"]
     assert extreme.status == "failed"
     assert "non-finite" in extreme.message and "nan" in extreme.message
-    assert result.score == result.max_score - extreme.max_score
+    stable = by_name["test_large_logits_are_stable"]  # the public test of large inputs, too
+    assert stable.status == "failed" and "non-finite" in stable.message
+    assert result.score == result.max_score - extreme.max_score - stable.max_score
 
 
 def test_in_place_modification_is_caught(course: Course, tmp_path: Path) -> None:
@@ -254,7 +256,7 @@ def test_opaque_results_stay_with_the_submission(tmp_path: Path) -> None:
 
 def test_collect_graders_lists_points_without_running(course: Course) -> None:
     tests = collect_graders(course.solution_tests("perceptron"), "perceptron")
-    assert sum(t.max_score for t in tests) == 20
+    assert sum(t.max_score for t in tests) == 25
     assert all(t.status == "error" and t.message == "not run" for t in tests)
     assert any(t.hidden for t in tests)
 
@@ -285,3 +287,50 @@ def test_error_at_import_scores_zero_with_a_message(course: Course, tmp_path: Pa
     assert all(
         "importing" in t.message and "raised NotImplementedError" in t.message for t in result.tests
     )
+
+
+def test_a_nan_probability_is_named_as_not_a_number(course: Course, tmp_path: Path) -> None:
+    """A softmax that returns nan is told so, not that its probabilities are outside [0, 1]."""
+    path = write_variant(
+        course.solution("softmax"),
+        tmp_path / "softmax.py",
+        softmax="""
+        def softmax(z, axis=-1):
+            e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+            out = e / np.sum(e, axis=axis, keepdims=True)
+            out[0, 0] = np.nan
+            return out
+        """,
+    )
+    result = check(course, "softmax", path=path, seed=5)
+    test = next(t for t in result.tests if t.name == "test_softmax_rows_are_distributions")
+    assert test.status == "failed"
+    assert "non-finite" in test.message and "nan" in test.message
+    assert "outside [0, 1]" not in test.message
+
+
+def test_a_composite_function_says_which_component_to_fix_first(
+    course: Course, tmp_path: Path
+) -> None:
+    """lstm_forward failing because lstm_cell_forward is wrong is sent to lstm_cell_forward."""
+    path = write_variant(
+        course.solution("lstm"),
+        tmp_path / "lstm.py",
+        lstm_cell_forward="""
+        def lstm_cell_forward(x, h, c, W_ih, W_hh, b_ih, b_hh):
+            a = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
+            a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
+            i, f, g, o = _sigmoid(a_i), _sigmoid(a_f), np.tanh(a_g), _sigmoid(a_o)
+            c_next = f * c + i * g
+            return o * np.tanh(c_next) * 0.9, c_next
+        """,
+    )
+    result = check(course, "lstm", path=path, seed=5)
+    seq = next(t for t in result.tests if t.name == "test_lstm_forward_matches_torch_lstm")
+    assert seq.status == "failed"
+    assert seq.hint == (
+        "lstm_cell_forward fails its own tests, and lstm_forward builds on it: make "
+        "lstm_cell_forward right, then come back to lstm_forward"
+    )
+    cell = next(t for t in result.tests if t.name == "test_lstm_cell_forward_matches_torch")
+    assert cell.status == "failed" and "times 9/10" in (cell.hint or "")

@@ -104,7 +104,7 @@ def test_training_that_ignores_terminated_fails_on_the_values(
     )
     result = check(course, "qlearning", path=path, hidden=True, seed=5)
     failed = {t.name for t in result.tests if t.status != "passed"}
-    assert "test_q_learning_update_on_a_terminal_transition" in failed
+    assert "test_updates_on_a_terminal_transition" in failed
     assert "test_q_learning_update_matches_torch" not in failed
 
 
@@ -138,6 +138,22 @@ def test_plot_writes_a_learning_curve(course: Course, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     assert "learning curve written to" in result.output
+
+
+def test_plot_to_an_unwritable_path_still_prints_the_results(
+    course: Course, tmp_path: Path
+) -> None:
+    out = tmp_path / "no-such-folder" / "curve.png"
+    result = CliRunner().invoke(
+        cli, ["--course", str(course.root), "check", "qlearning", "--solution", "--plot", str(out)]
+    )
+    assert result.exit_code == 2 and not out.exists()
+    assert (
+        "Full marks" in result.output
+        and "test_train_q_learning_walks_the_cliff_edge" in result.output
+    )
+    assert "the learning curve was not drawn: cannot write" in result.output
+    assert "dlgrade: error: cannot write" in result.output
 
 
 def test_plot_on_an_exercise_without_a_curve_says_so(course: Course, tmp_path: Path) -> None:

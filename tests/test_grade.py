@@ -215,7 +215,7 @@ def test_changed_file_is_regraded_and_junk_is_ignored(course: Course, tmp_path: 
     assert grade_class(course, submissions, out, exercises=["perceptron"], workers=1)["graded"] == 0
     shutil.copy(course.solution("perceptron"), folder / "perceptron.py")
     assert grade_class(course, submissions, out, exercises=["perceptron"], workers=1)["graded"] == 1
-    assert (out / "grades.csv").read_text().splitlines()[1].startswith("zoe,20,")
+    assert (out / "grades.csv").read_text().splitlines()[1].startswith("zoe,25,")
 
 
 @pytest.mark.parametrize("name", ["has space", "-rf", "a;b"])

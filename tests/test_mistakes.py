@@ -1,16 +1,22 @@
-"""Feedback that names the mistake: every registered mistake is caught, and named, by the graders."""
+"""Feedback that names the mistake: every registered mistake is caught, at every seed, costs what
+it is worth, and is named.
+
+The seeds are those of $DLGRADE_SEEDS (tests/sweeps.py: five of 1 to 20 by default, a different
+five each day); ``DLGRADE_SEEDS=1-20`` checks every one, and several processes can share the
+work (``DLGRADE_SEEDS=1-10 pytest tests/test_mistakes.py & DLGRADE_SEEDS=11-20 pytest ...``).
+``python benchmarks/mistakes.py`` prints the whole table.
+"""
 
 from __future__ import annotations
 
 import ast
-import inspect
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sweeps
 from conftest import REPO
-from edit_source import write_variant
+from sweeps import as_submission_function  # noqa: F401 (benchmarks/run.py, test_cache.py)
 
 from grader.course import Course
 from grader.engine.mistakes import Mistake, Registry, mistake, registry_for, same
@@ -19,6 +25,7 @@ from grader.engine.student import Call
 
 COURSE = Course.load(REPO)
 MIN_MISTAKES = 6
+SEEDS = sweeps.seeds()
 
 
 def registered() -> list[tuple[str, Mistake]]:
@@ -31,16 +38,7 @@ def registered() -> list[tuple[str, Mistake]]:
 
 
 MISTAKES = registered()
-
-
-def as_submission_function(m: Mistake) -> str:
-    """The mistake's source as a function with the student's function name (decorator dropped)."""
-    source = textwrap.dedent(inspect.getsource(m.implementation))
-    node = ast.parse(source).body[0]
-    assert isinstance(node, ast.FunctionDef)
-    lines = source.splitlines()[node.lineno - 1 :]
-    lines[0] = lines[0].replace(f"def {m.name}(", f"def {m.function}(", 1)
-    return "\n".join(lines)
+TOTALS = {exercise: sweeps.total_points(exercise) for exercise in COURSE.exercises}
 
 
 @pytest.mark.parametrize("exercise", COURSE.exercises)
@@ -57,20 +55,33 @@ def test_every_exercise_registers_enough_mistakes(exercise: str) -> None:
         assert m.hint.strip() and len(m.hint) < 200
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("exercise", "m"), MISTAKES, ids=[f"{e}-{m.name}" for e, m in MISTAKES])
-def test_mistake_costs_points_and_is_named(exercise: str, m: Mistake, tmp_path: Path) -> None:
-    path = write_variant(
-        COURSE.solution(exercise),
-        tmp_path / f"{exercise}.py",
-        **{m.function: as_submission_function(m)},
+def test_mistake_costs_what_it_is_worth_and_is_named(
+    exercise: str, m: Mistake, seed: int, tmp_path: Path
+) -> None:
+    """At least 2 points or 8% of the exercise, whichever is more, and its hint on a failure."""
+    lost, result = sweeps.mistake_result(exercise, m, seed, tmp_path)
+    need = sweeps.threshold(TOTALS[exercise])
+    failed = [t.name for t in result.tests if t.status != "passed"] if result else []
+    assert lost >= need, (
+        f"{m.name} costs {lost:g} of {TOTALS[exercise]:g} points at seed {seed} "
+        f"(at least {need:g} needed); failed: {failed}"
     )
-    result = check(COURSE, exercise, path=path, hidden=True, seed=17)
-    assert result.score < result.max_score, f"{m.name} scores full marks: no grader catches it"
     hinted = [t for t in result.tests if t.hint == m.hint]
     assert hinted, (
-        f"{m.name} is never named; hints given: {[t.hint for t in result.tests if t.hint]}"
+        f"{m.name} is not named at seed {seed}; hints given: {[t.hint for t in result.tests if t.hint]}"
     )
     assert all(t.status != "passed" for t in hinted)
+
+
+def test_a_mistake_is_named_through_the_sandbox_too(tmp_path: Path) -> None:
+    """The sweep runs submissions in this process; the real path (a sandboxed worker) names
+    the same mistake."""
+    m = next(m for e, m in MISTAKES if m.name == "conv_with_flipped_kernel")
+    path = sweeps.mistake_submission("conv", m, tmp_path)
+    result = check(COURSE, "conv", path=path, hidden=True, seed=17)
+    assert any(t.hint == m.hint for t in result.tests)
 
 
 def test_the_reference_gets_no_hints() -> None:

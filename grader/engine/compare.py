@@ -7,10 +7,13 @@ prefixes the message with the call that produced the value.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from grader.engine.diagnose import Wrong
 from grader.engine.student import Call
 from grader.runtime.plain import Opaque, describe, type_name
 
@@ -21,11 +24,34 @@ ATOL = 1e-9
 class Mismatch(AssertionError):
     """A submission's value is not what the oracle says it should be."""
 
-    def __init__(self, message: str, *, hint: str | None = None, call: Call | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        call: Call | None = None,
+        wrong: Sequence[Wrong] = (),
+        diagnosis: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.call = call
+        self.wrong = list(wrong)  # what was compared, for grader/engine/diagnose.py
+        self.diagnosis = diagnosis  # what the comparison found itself (a dtype)
+        self.about: Call | None = None  # the call whose result this is, when not the last one
+
+
+@contextlib.contextmanager
+def about(call: Call) -> Iterator[None]:
+    """Checks of an earlier call's result (``call = student.call(...)``): a failure inside names
+    that call, not the last one made (for tests that ask several questions, then check)."""
+    try:
+        yield
+    except Mismatch as exc:
+        if exc.call is None and exc.about is None:
+            exc.about = call
+        raise
 
 
 def _fmt(x: Any) -> str:
@@ -75,21 +101,68 @@ def expect_array(
     rtol: float = RTOL,
     atol: float = ATOL,
     hint: str | None = None,
+    time_axis: int | None = None,
 ) -> np.ndarray:
-    """``got`` must be an ndarray of ``expected``'s shape and kind of dtype, close in value."""
+    """``got`` must be an ndarray of ``expected``'s shape and kind of dtype, close in value.
+    ``time_axis``: the axis of the steps when ``got`` is a sequence of states (for the diagnosis
+    "right on the first step, wrong later")."""
     expected = np.asarray(expected)
+    wrong = [Wrong(name, got, expected, time_axis)]
     if not isinstance(got, np.ndarray):
         raise Mismatch(
             f"{name} should be a numpy array of shape {expected.shape}, but it is {_what_it_is(got)}",
             hint=hint,
         )
     if got.shape != expected.shape:
-        raise Mismatch(f"{name} has shape {got.shape}, expected {expected.shape}", hint=hint)
+        raise Mismatch(
+            f"{name} has shape {got.shape}, expected {expected.shape}", hint=hint, wrong=wrong
+        )
     problem = _dtype_problem(got, expected)
     if problem:
-        raise Mismatch(f"{name} {problem}", hint=hint)
-    _compare_values(got, expected, name=name, rtol=rtol, atol=atol, hint=hint)
+        raise Mismatch(f"{name} {problem}", hint=hint, diagnosis=dtype_diagnosis(got, expected))
+    _compare_values(got, expected, name=name, rtol=rtol, atol=atol, hint=hint, parts=wrong)
     return got
+
+
+def dtype_diagnosis(got: np.ndarray, expected: np.ndarray) -> str | None:
+    """What a wrong dtype says about the computation, in a sentence for the hint."""
+    want, have = expected.dtype.kind, got.dtype.kind
+    if want == "f" and have == "f" and got.dtype.itemsize < 8:
+        return (
+            f"your result is {got.dtype}: somewhere the computation drops to {got.dtype} (an astype, "
+            "an array made with that dtype), which keeps about 7 digits; keep every array float64"
+        )
+    if want in "iu" and have == "b":
+        return "your result is a bool array (True/False); labels and actions are ints: .astype(int)"
+    if want in "iu" and have == "f":
+        return "your result is a float array: indices and labels are ints (np.argmax gives them)"
+    if want == "f" and have in "iub":
+        return f"your result is a {got.dtype} array: the fractions are lost; compute in float64"
+    return None
+
+
+def expect_arrays(
+    parts: Sequence[tuple[str, Any, np.ndarray]], *, rtol: float = RTOL, atol: float = ATOL
+) -> None:
+    """Each ``(name, got, expected)`` as :func:`expect_array` checks it. All are compared before
+    a failure is raised, so that it names every wrong part (``dx is wrong ...; also wrong: dW``)
+    and the diagnosis can look at each of them."""
+    failures: list[Mismatch] = []
+    for name, got, expected in parts:
+        try:
+            expect_array(got, expected, name=name, rtol=rtol, atol=atol)
+        except Mismatch as exc:
+            failures.append(exc)
+    if not failures:
+        return
+    first = failures[0]
+    if len(failures) > 1:
+        others = [f.wrong[0].name if f.wrong else "" for f in failures[1:]]
+        others = [o for o in others if o] or [f"{len(failures) - 1} more"]
+        first.message += f"; also wrong: {', '.join(others)}"
+        first.args = (first.message,)
+    first.wrong = [w for f in failures for w in f.wrong]
+    raise first
 
 
 def expect_shape(
@@ -105,12 +178,19 @@ def expect_shape(
         raise Mismatch(f"{name} has shape {got.shape}, expected {template.shape}")
     problem = _dtype_problem(got, template)
     if problem:
-        raise Mismatch(f"{name} {problem}")
+        raise Mismatch(f"{name} {problem}", diagnosis=dtype_diagnosis(got, template))
     return got
 
 
 def _compare_values(
-    got: np.ndarray, expected: np.ndarray, *, name: str, rtol: float, atol: float, hint: str | None
+    got: np.ndarray,
+    expected: np.ndarray,
+    *,
+    name: str,
+    rtol: float,
+    atol: float,
+    hint: str | None,
+    parts: list[Wrong],
 ) -> None:
     if expected.dtype.kind in "fc":
         bad_finite = np.isfinite(expected) & ~np.isfinite(got)
@@ -121,6 +201,7 @@ def _compare_values(
                 f"{name} has {count} non-finite value{'s' if count > 1 else ''} (nan or inf) where finite values "
                 f"were expected; the first at {_index(idx)}: got {_fmt(got[idx])}, expected {_fmt(expected[idx])}",
                 hint=hint,
+                wrong=parts,
             )
         close = np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
     else:
@@ -129,7 +210,9 @@ def _compare_values(
         return
     wrong = int((~close).sum())
     if got.ndim == 0:
-        raise Mismatch(f"{name} is {_fmt(got[()])}, expected {_fmt(expected[()])}", hint=hint)
+        raise Mismatch(
+            f"{name} is {_fmt(got[()])}, expected {_fmt(expected[()])}", hint=hint, wrong=parts
+        )
     with np.errstate(all="ignore"):
         diff = np.abs(got.astype(np.complex128 if got.dtype.kind == "c" else np.float64) - expected)
         diff = np.where(close, 0, np.nan_to_num(diff, nan=np.inf))
@@ -146,6 +229,7 @@ def _compare_values(
         f"{name} is wrong at {wrong} of {got.size} entries; at {_index(idx)} expected {_fmt(expected[idx])}, "
         f"got {_fmt(got[idx])}{detail}",
         hint=hint,
+        wrong=parts,
     )
 
 
@@ -180,14 +264,34 @@ def expect_scalar(
             raise Mismatch(f"{name} is {got}, expected {int(expected)}", hint=hint)
         return got
     value = float(got)
+    wrong = [Wrong(name, value, float(expected))]
     if np.isfinite(expected) and not np.isfinite(value):
-        raise Mismatch(f"{name} is {value}, expected the finite value {_fmt(expected)}", hint=hint)
+        raise Mismatch(
+            f"{name} is {value}, a non-finite value, expected the finite value {_fmt(expected)}",
+            hint=hint,
+            wrong=wrong,
+        )
     if not np.isclose(value, expected, rtol=rtol, atol=atol):
         raise Mismatch(
             f"{name} is {_fmt(value)}, expected {_fmt(expected)} (difference {abs(value - expected):.3g})",
             hint=hint,
+            wrong=wrong,
         )
     return value
+
+
+def expect_finite(got: np.ndarray, *, name: str = "the result") -> np.ndarray:
+    """Every entry of ``got`` must be finite: a nan or an inf is named as such, before any other
+    property is checked (a nan is not "outside [0, 1]", it is not a number)."""
+    bad = ~np.isfinite(got)
+    if bad.any():
+        idx = tuple(np.argwhere(bad)[0])
+        count = int(bad.sum())
+        raise Mismatch(
+            f"{name} has {count} non-finite value{'s' if count > 1 else ''} (nan or inf); "
+            f"the first at {_index(idx)} is {_fmt(got[idx])}"
+        )
+    return got
 
 
 def expect_sequence(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from grader.engine.feedback import builds_on_of, components_first, explain, explain_error
 from grader.engine.results import Status, TestResult
 from grader.engine.seeding import default_seed, test_seed
 from grader.engine.student import (
@@ -61,6 +62,7 @@ class RunState:
     artifacts: dict[str, Any] = field(default_factory=dict)
     # why the whole exercise scores 0 whatever its tests said (a forbidden import at run time)
     disqualified: str | None = None
+    builds_on: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the graders' BUILDS_ON
 
 
 class Artifacts:
@@ -87,6 +89,11 @@ class EngineConfig:
     def __init__(self, options: EngineOptions) -> None:
         self.options = options
         self.config: pytest.Config | None = None
+        self.interrupted = False  # Ctrl-C: pytest stops the run and returns, the engine re-raises
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest's own Interrupted (errors during collection) subclasses KeyboardInterrupt
+        self.interrupted = excinfo.type is KeyboardInterrupt
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -169,6 +176,7 @@ def pytest_collection_modifyitems(
             if isinstance(item, pytest.Function)
             else ""
         )
+        state.builds_on.update(builds_on_of(getattr(item, "module", None)))
         state.items[item.nodeid] = TestResult(
             name=item.name,
             max_score=float(marker.args[0]),
@@ -265,7 +273,7 @@ def _classify(
     if isinstance(exc, StudentError):
         return "error", str(exc), None
     if isinstance(exc, Mismatch):
-        call = exc.call or last
+        call = exc.call or exc.about or last
         prefix = f"{call.describe()}: " if call is not None and exc.call is None else ""
         return "failed", prefix + exc.message, exc.hint
     if isinstance(exc, AssertionError):
@@ -307,17 +315,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             result.status, result.message, result.hint = _classify(call.excinfo, item)
             options = _engine(item.config)
             student = getattr(item, "funcargs", {}).get("student")
-            if (
-                result.status == "failed"
-                and result.hint is None
-                and options
-                and options.mistakes
-                and student
-            ):
-                result.hint = options.mistakes.hint_for(student.calls)
+            exc = call.excinfo.value
+            failed_call = (
+                getattr(exc, "call", None)
+                or getattr(exc, "about", None)
+                or (student.last if student is not None else None)
+            )
+            result.function = failed_call.function if failed_call is not None else None
+            if result.status == "failed" and student is not None:
+                registry = options.mistakes if options else None
+                result.hint, result.hint_source = explain(
+                    call.excinfo.value, student.calls, registry
+                )
+            elif result.status == "error" and result.hint is None:
+                result.hint = explain_error(result.message)
+                result.hint_source = "diagnosis" if result.hint else None
         output = (report.capstdout or "") + (report.capstderr or "")
         result.output = output[:OUTPUT_CAP] + ("\n[output cut]" if len(output) > OUTPUT_CAP else "")
     return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(STATE_KEY, None)
+    if state is not None:
+        components_first([state.items[n] for n in state.order], state.builds_on)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

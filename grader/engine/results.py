@@ -25,6 +25,10 @@ class TestResult:
     hidden: bool = False
     doc: str = ""
     output: str = ""  # what the submission printed during this test (capped)
+    function: str | None = None  # the submission's function whose result failed the test
+    hint_source: str | None = (
+        None  # "mistake", "diagnosis" or "component" (grader/engine/feedback.py)
+    )
 
     @property
     def score(self) -> float:

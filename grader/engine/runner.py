@@ -6,6 +6,7 @@ import contextlib
 import io
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,11 @@ from grader.sandbox.process import close_prepared
 
 
 def _pytest_args(
-    tests: Path, workdir: Path, extra: list[str], only: str | None = None
+    tests: Path, workdir: Path, extra: list[str], only: str | Sequence[str] | None = None
 ) -> list[str]:
+    names = [only] if isinstance(only, str) else list(only or [])
     return [
-        f"{tests}::{only}" if only else str(tests),
+        *([f"{tests}::{name}" for name in names] or [str(tests)]),
         "-p",
         "grader.engine.plugin",
         "--disable-plugin-autoload",  # only our plugin: the grading run ignores what else is installed
@@ -61,7 +63,7 @@ def _pytest_args(
 
 
 def _run_pytest(
-    tests: Path, options: EngineOptions, extra: list[str], only: str | None = None
+    tests: Path, options: EngineOptions, extra: list[str], only: str | Sequence[str] | None = None
 ) -> EngineConfig:
     engine = EngineConfig(options)
     before = set(sys.modules)
@@ -78,6 +80,8 @@ def _run_pytest(
         ):
             del sys.modules[name]
     unload_submission_modules()
+    if engine.interrupted:  # Ctrl-C, which pytest turned into an exit code: the user's, not ours
+        raise KeyboardInterrupt
     if engine.config is None:
         raise GraderError(
             f"pytest could not start on {display_path(tests)}: {err.getvalue().strip()}"
@@ -108,13 +112,13 @@ def run_graders(
     hidden_included: bool = False,
     wanted_artifacts: frozenset[str] = frozenset(),
     mistakes: Registry | None = None,
-    only: str | None = None,
+    only: str | Sequence[str] | None = None,
     oracle_cache: OracleCache | None = None,
     isolation: Isolation | None = None,
     shown_as: str | None = None,
     time_budget: float = DEFAULT_BUDGET,
 ) -> ExerciseResult:
-    """Grades ``submission`` with the grader file ``tests`` (or only its test ``only``);
+    """Grades ``submission`` with the grader file ``tests`` (or only its tests named ``only``);
     ``mistakes`` names known mistakes; ``oracle_cache`` (the student's loop only) keeps the
     torch references on disk; ``isolation``: the run's level, recorded in the result (where the
     submission runs in a sandbox); ``shown_as``: how messages name the submission (a class's
