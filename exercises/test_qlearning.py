@@ -109,20 +109,6 @@ def value_iteration(probs, rewards, cont, gamma):
     return Q
 
 
-@oracle
-def one_step_fixed_point(rewards, next_is_start, gamma):
-    """The Q-values of the start state when every episode is cut after one step: the start's
-    values bootstrap on the start itself where an action leads back there, on 0 elsewhere
-    (no other state is ever updated)."""
-    q = torch.zeros_like(rewards)
-    for _ in range(10_000):
-        q_new = rewards + gamma * next_is_start * q.max()
-        if torch.max(torch.abs(q_new - q)) < 1e-13:
-            return q_new
-        q = q_new
-    return q
-
-
 # training applies q_learning_update at every step: a failure of training is sent there first
 BUILDS_ON = {"train_q_learning": ("q_learning_update",)}
 
@@ -286,6 +272,15 @@ def dropped_update_hint(student, Q, table):
 
 
 # -- public tests ---------------------------------------------------------------------------------
+def actions(drawn, A):
+    """The actions epsilon_greedy returned, as ints, once each is known to be one of 0..A-1."""
+    for d in drawn:
+        if isinstance(d, bool) or not isinstance(d, int | np.integer) or not 0 <= d < A:
+            expect_number(d, name="the action", integer=True)
+            expect(False, f"epsilon_greedy returned {d!r}, which is not an action in 0..{A - 1}")
+    return [int(d) for d in drawn]
+
+
 @pytest.mark.points(2)
 def test_epsilon_greedy_is_greedy_at_epsilon_zero(student, rng):
     """With epsilon = 0, epsilon_greedy always returns the argmax, the lowest index on ties
@@ -306,7 +301,7 @@ def test_epsilon_greedy_is_greedy_at_epsilon_zero(student, rng):
         for q, seed in zip(cases, rng.integers(1_000_000, size=2))
     ]
     for q, drawn in zip(cases, draws):
-        wrong = [d for d in drawn if d != int(np.argmax(q))]
+        wrong = [d for d in actions(drawn, A) if d != int(np.argmax(q))]
         if wrong:
             expect(
                 False,
@@ -328,12 +323,7 @@ def test_epsilon_greedy_frequencies(student, rng):
         q[[0, A - 1]] = q[[A - 1, 0]]  # but the last, must give different frequencies)
     expected = epsilon_greedy_probabilities(q, epsilon)
     generator = student.new("numpy.random.default_rng", int(rng.integers(1_000_000)))
-    draws = student.repeat("epsilon_greedy", n, q, epsilon, generator)
-    for d in draws[:1]:
-        expect_number(d, name="the action", integer=True)
-    bad = [d for d in draws if not isinstance(d, int | np.integer) or not 0 <= d < A]
-    if bad:
-        expect(False, f"epsilon_greedy returned {bad[0]!r}, which is not an action in 0..{A - 1}")
+    draws = actions(student.repeat("epsilon_greedy", n, q, epsilon, generator), A)
     freq = np.bincount(np.asarray(draws, dtype=np.int64), minlength=A) / n
     # Hoeffding: P(|freq - p| >= t) <= 2 exp(-2 n t^2) per action; a union bound over A actions.
     t = math.sqrt(math.log(2 * A / 1e-6) / (2 * n))

@@ -122,15 +122,6 @@ def separable_data(rng, epochs=50):
     raise RuntimeError("could not draw separable data")  # pragma: no cover
 
 
-def xor_data(rng):
-    """The four corners of a square labelled by XOR, shifted and scaled by small integers, in random order."""
-    corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
-    labels = np.array([0, 1, 1, 0], dtype=np.int64)
-    order = rng.permutation(4)
-    scale, shift = float(rng.integers(1, 4)), rng.integers(-2, 3, size=2)
-    return corners[order] * scale + shift, labels[order]
-
-
 def same_answer(a, b):
     """Two results of the submission are the same (arrays, numbers, tuples of those)."""
     if isinstance(a, tuple | list) and isinstance(b, tuple | list):
@@ -228,6 +219,15 @@ def test_multiclass_update_on_a_mistake(student, rng):
 
 
 ### BEGIN HIDDEN TESTS
+def xor_data(rng):
+    """The four corners of a square labelled by XOR, shifted and scaled by small integers, in random order."""
+    corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+    labels = np.array([0, 1, 1, 0], dtype=np.int64)
+    order = rng.permutation(4)
+    scale, shift = float(rng.integers(1, 4)), rng.integers(-2, 3, size=2)
+    return corners[order] * scale + shift, labels[order]
+
+
 @pytest.mark.points(1)
 def test_predict_zero_activation_is_zero(student, rng):
     """An activation of exactly 0 is classified 0 (the rule uses > 0, not >= 0)."""

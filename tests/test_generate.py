@@ -161,3 +161,39 @@ def test_solution_markers_in_a_grader_file_are_refused(course_copy: Course) -> N
     result = run(course_copy, "generate")
     assert result.exit_code == 2
     assert "does not belong in this file" in result.output
+
+
+def test_a_reference_only_hidden_tests_use_stays_hidden(course_copy: Course) -> None:
+    """An @oracle (a working implementation in torch) or a helper that only hidden tests call
+    would show students a reference, or the hidden cases, for nothing: generate refuses it."""
+    path = course_copy.solution_tests("perceptron")
+    text = path.read_text()
+    begin = text.index(BEGIN_HIDDEN)
+    helper = "@oracle\ndef secret_ref(w, b, X):\n    return (X @ w + b > 0).long()\n\n\n"
+    use = "\n\ndef test_uses_secret_ref(student):\n    secret_ref(1, 2, 3)\n"
+    head, hidden = text[:begin], text[begin:]
+    first_test = hidden.index("@pytest.mark.points")
+    path.write_text(
+        head + helper + hidden[:first_test] + use.lstrip("\n") + "\n\n" + hidden[first_test:]
+    )
+    result = run(course_copy, "generate")
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1
+    assert "the @oracle `secret_ref` is used only by hidden tests" in message
+    assert "solutions/test_perceptron.py:" in message.replace("\\", "/")
+    # inside the hidden region, where it belongs, it is fine
+    path.write_text(
+        head + hidden[:first_test] + helper + use.lstrip("\n") + "\n\n" + hidden[first_test:]
+    )
+    assert run(course_copy, "generate").exit_code == 0, run(course_copy, "generate").output
+
+
+def test_no_public_test_file_keeps_what_only_hidden_tests_use(course: Course) -> None:
+    for name in course.exercises:
+        public = ast.parse(course.public_tests(name).read_text())
+        names = {n.id for n in ast.walk(public) if isinstance(n, ast.Name)}
+        for stmt in public.body:
+            if isinstance(stmt, ast.FunctionDef) and not stmt.name.startswith("test"):
+                fixture = any("fixture" in ast.unparse(d) for d in stmt.decorator_list)
+                assert fixture or stmt.name in names, (name, stmt.name)

@@ -158,6 +158,7 @@ def check_public_tests(
                     "helpers), not part of one",
                 )
     tree.body = [s for s in tree.body if not any(_inside(s, r) for r in hidden)]
+    _only_hidden_use(tree, graders_path, bool(hidden))
     got = _parse(public, public_path)
     if ast.dump(tree) == ast.dump(got):
         return
@@ -169,6 +170,45 @@ def check_public_tests(
         f"{what} what {display_path(graders_path)} gives without its hidden tests: run dlgrade "
         "generate (never edit a public test file by hand)",
     )
+
+
+def _is_fixture(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name == "fixture":
+            return True
+    return False
+
+
+def _only_hidden_use(public: ast.Module, graders_path: Path, has_hidden: bool) -> None:
+    """Every function the public test file keeps (an ``@oracle`` above all: a PyTorch reference
+    is a working implementation of what the student writes) is used by what the file keeps.
+    A helper that only hidden tests call belongs in their hidden region: in the public file it
+    would show students a reference, or the hidden cases, for nothing."""
+    if not has_hidden:
+        return
+    used: set[str] = set()
+    defined: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    for stmt in public.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            if stmt.name.startswith("test") or _is_fixture(stmt):
+                used.add(stmt.name)  # pytest calls these
+            defined.append(stmt)
+    for node in ast.walk(public):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            used.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            used.add(node.attr)
+    for stmt in defined:
+        if stmt.name not in used:
+            what = "the @oracle" if _is_oracle(stmt) else "the helper"
+            raise FileLineError(
+                graders_path,
+                stmt.lineno,
+                f"{what} `{stmt.name}` is used only by hidden tests, yet it would go into the "
+                "public test file: move it inside their hidden region",
+            )
 
 
 # -- the secrets and the scan ---------------------------------------------------------------------
