@@ -666,3 +666,28 @@ def test_a_sandboxs_processes_share_one_memory_limit(
     else:
         assert raw.result * 400 <= 1024, raw.result  # the cgroup's OOM killer took the rest
     assert _strays(own_uids) == []
+
+
+def _dead_children() -> list[int]:
+    me, dead = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] == "Z" and int(fields[1]) == me:
+            dead.append(int(entry))
+    return dead
+
+
+def test_sandboxes_closed_one_after_another_leave_no_zombie(tmp_path: Path) -> None:
+    """A grading process runs thousands of sandboxes: none may leave a dead process behind."""
+    path = _write(tmp_path / "sub.py", "def double(x):\n    return 2 * x\n")
+    before = set(_dead_children())
+    for _ in range(3):
+        backend = SandboxBackend(path, "sub.py")
+        try:
+            assert backend.call("double", (2,), {}, 5.0).result == 4
+        finally:
+            backend.close()
+    assert set(_dead_children()) <= before

@@ -410,6 +410,9 @@ class Sandbox:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+        from grader.sandbox.uids import reap_dead
+
+        reap_dead()  # the inner bubblewrap, re-parented here
         _LIVE.discard(self)
         if self._uid is not None:
             remove_files_of(self._uid.uid)
