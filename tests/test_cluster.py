@@ -155,12 +155,20 @@ def test_a_scheduler_address_gets_its_protocol() -> None:
     [
         ("slurm: [1, 2\n", "not valid YAML"),
         ("jobs: 2\n", "expected a mapping with 'slurm:'"),
-        ("jobs: 2\nqueue: cpu\nslurm: {cores: 4}\n", ":2: unknown key 'queue'"),
-        ("jobs: 2\nslurm:\n  cores: 4\n  processes: 2\n", ":4: slurm: 'processes' (2) must equal"),
+        ("jobs: 2\nqueue: cpu\nslurm: {cores: 4, memory: 4GB}\n", ":2: unknown key 'queue'"),
+        (
+            "jobs: 2\nslurm:\n  cores: 4\n  memory: 4GB\n  processes: 2\n",
+            ":5: slurm: 'processes' (2)",
+        ),
         ("jobs: 2\nslurm:\n  memory: 4GB\n", "slurm: needs 'cores:'"),
-        ("jobs: 0\nslurm: {cores: 4}\n", ":1: 'jobs' must be a number >= 1"),
-        ("slurm: {cores: 4}\n", "say how many"),
-        ("jobs: 1\nslurm: {cores: 4, no_such_option: 1}\n", "no_such_option"),
+        ("jobs: 0\nslurm: {cores: 4, memory: 4GB}\n", ":1: 'jobs' must be a number >= 1"),
+        ("jobs: 1\nslurm: {cores: 4}\n", ":2: slurm: needs 'memory:'"),
+        ("slurm: {cores: 4, memory: 4GB}\n", "say how many"),
+        ("jobs: 1\nslurm: {cores: 4, memory: 4GB, no_such_option: 1}\n", ":2: slurm: dask_jobq"),
+        (
+            "jobs: 1\nslurm:\n  cores: 4\n  memory: 4GB\n  interface: nosuch0\n",
+            ":5: slurm: dask_jobq",
+        ),
     ],
 )
 def test_a_bad_cluster_yaml_is_one_line_and_exit_2(tmp_path: Path, text: str, says: str) -> None:
@@ -231,6 +239,33 @@ def test_kubernetes_without_dask_kubernetes_says_what_to_install(tmp_path: Path)
     target = parse_target(None, f"kubernetes:{REPO / 'examples' / 'cluster-kubernetes.yaml'}")
     with pytest.raises(UserError, match="pip install dask-kubernetes"):
         open_cluster(target)
+
+
+def test_slurm_away_from_its_login_node_says_where_to_run(tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("sbatch") is not None:
+        pytest.skip("Slurm is installed here")
+    course, subs = toy_class(tmp_path, 1)
+    (tmp_path / "cluster.yaml").write_text(
+        "jobs: 2\nslurm:\n  cores: 2\n  memory: 4GB\n  scheduler_options: {host: 127.0.0.1}\n"
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--course",
+            str(course.root),
+            "grade",
+            str(subs),
+            "--out",
+            str(tmp_path / "out"),
+            "--cluster",
+            f"slurm:{tmp_path / 'cluster.yaml'}",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "there is no sbatch here" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
 
 
 def test_the_slurm_job_script_runs_one_thread_per_worker(tmp_path: Path) -> None:

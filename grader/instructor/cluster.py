@@ -17,13 +17,16 @@ when one of these options is given: the local pool never does.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures as cf
 import contextlib
 import re
+import shutil
 import time
 import uuid
 from collections import deque
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +138,10 @@ def load_cluster_file(path: Path, kind: str) -> ClusterFile:
             raise FileLineError(
                 path, _line_of(text, "cores"), "slurm: needs 'cores:', the cores of one job"
             )
+        if not options.get("memory"):
+            raise FileLineError(
+                path, _line_of(text, "slurm"), "slurm: needs 'memory:', of one job (e.g. 32GB)"
+            )
         processes = options.setdefault("processes", cores)
         if processes != cores:
             raise FileLineError(
@@ -179,10 +186,16 @@ _CLASS = {
 }
 
 
-def _line_of(text: str, key: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), 1):
+def _line_of(text: str, key: str, anywhere: bool = False) -> int | None:
+    """The line that sets ``key`` (or, ``anywhere``, that names it at all)."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
         if line.lstrip().startswith(f"{key}:"):
             return number
+    if anywhere:
+        for number, line in enumerate(lines, 1):
+            if re.search(rf"\b{re.escape(key)}\b", line):
+                return number
     return None
 
 
@@ -231,22 +244,19 @@ def build_cluster(target: Target) -> Any:
                 "the Dask operator in the Kubernetes cluster"
             ) from None
         factory = KubeCluster
-        file = ClusterFile(
-            file.path,
-            file.kind,
-            {**file.options, "env": _with_scheduler_env(file.options.get("env"), file)},
-            **_counts(file),
-        )
+        env = _with_scheduler_env(file.options.get("env"), file)
+        file = replace(file, options={**file.options, "env": env})
     with dask.config.set(_scheduler_config(file.allowed_failures)):
         try:
             return factory(**file.options)
-        except (TypeError, ValueError, KeyError, OSError) as exc:
-            said = _first_line(exc).split(". ")[0].rstrip(".:")
+        except (TypeError, ValueError, KeyError, OSError, RuntimeError) as exc:
+            said = _first_line(exc).removeprefix("Cluster failed to start: ")
+            said = said.split(". ")[0].rstrip(".:")
             named = re.search(r"'(\w+)'", said)
             text = file.path.read_text(encoding="utf-8")
             raise FileLineError(
                 file.path,
-                _line_of(text, named.group(1)) if named else None,
+                _line_of(text, named.group(1), anywhere=True) if named else None,
                 f"{file.kind}: {_CLASS[file.kind]} refused it: {said}",
             ) from None
 
@@ -264,15 +274,6 @@ def _with_scheduler_env(env: Any, file: ClusterFile) -> Any:
     if env is not None and not isinstance(env, dict):
         raise FileLineError(file.path, None, "kubernetes: 'env' must be a mapping or a list")
     return {**wanted, **(env or {})}
-
-
-def _counts(file: ClusterFile) -> dict[str, Any]:
-    return {
-        "jobs": file.jobs,
-        "workers": file.workers,
-        "adapt": file.adapt,
-        "allowed_failures": file.allowed_failures,
-    }
 
 
 def _has_dashboard(dask_scheduler: Any = None) -> bool:
@@ -302,7 +303,12 @@ def open_cluster(target: Target) -> ClusterDispatch:
                     "right (e.g. tcp://10.0.0.5:8786)?"
                 ) from None
         else:
-            cluster = build_cluster(target)
+            cluster = build_cluster(target)  # its options checked first
+            if target.kind == "slurm" and shutil.which("sbatch") is None:
+                raise UserError(
+                    "--cluster slurm: there is no sbatch here: run dlgrade grade on the Slurm "
+                    "cluster's login node"
+                )
             file = target.file
             if file is not None:
                 if file.adapt is not None:
@@ -539,10 +545,11 @@ class ClusterDispatch:
                     outcome: list[dict[str, Any]] | BaseException = future.result()
                 except KilledWorker as exc:
                     outcome = exc
-                except (OSError, TimeoutError) as exc:
+                except (OSError, TimeoutError, asyncio.CancelledError, cf.CancelledError) as exc:
                     raise UserError(
-                        f"lost the Dask scheduler at {self.address} ({_first_line(exc)}); what "
-                        "was graded is kept: run the command again for the rest"
+                        f"lost the Dask scheduler at {self.address}, or it dropped the run's tasks "
+                        f"({_first_line(exc)}); what was graded is kept: run the command again "
+                        "for the rest"
                     ) from None
                 yield job, outcome
                 refill()
