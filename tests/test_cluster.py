@@ -26,20 +26,17 @@ from helpers import uid_base
 from grader.cli import cli
 from grader.course import Course
 from grader.errors import UserError
-from grader.instructor.grade import grade_class
-from grader.sandbox.isolation import bwrap
-
-distributed = pytest.importorskip("distributed")  # the [test] extra installs it
-
-from grader.instructor import cluster as cluster_mod  # noqa: E402
-from grader.instructor.cluster import Target, open_cluster, parse_target  # noqa: E402
-from grader.instructor.course_archive import (  # noqa: E402
+from grader.instructor import cluster as cluster_mod
+from grader.instructor.cluster import Target, open_cluster, parse_target
+from grader.instructor.course_archive import (
     ArchiveMismatch,
     manifest_digest,
     pack,
     unpack,
     verify,
 )
+from grader.instructor.grade import grade_class
+from grader.sandbox.isolation import bwrap
 
 DLGRADE = [sys.executable, "-c", "from grader.cli import main; main()"]
 needs_bwrap = pytest.mark.skipif(
@@ -233,8 +230,9 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(
 
 
 def test_kubernetes_without_dask_kubernetes_says_what_to_install(tmp_path: Path) -> None:
-    pytest.importorskip("yaml")
-    if __import__("importlib").util.find_spec("dask_kubernetes") is not None:
+    import importlib.util
+
+    if importlib.util.find_spec("dask_kubernetes") is not None:
         pytest.skip("dask-kubernetes is installed here")
     target = parse_target(None, f"kubernetes:{REPO / 'examples' / 'cluster-kubernetes.yaml'}")
     with pytest.raises(UserError, match="pip install dask-kubernetes"):
@@ -272,7 +270,6 @@ def test_the_slurm_job_script_runs_one_thread_per_worker(tmp_path: Path) -> None
     """The example's SLURMCluster writes the job script an instructor expects (dask-jobqueue
     prints it without Slurm): the partition, account, cores, memory and walltime asked for, the
     prologue, one thread per worker process and as many processes as cores."""
-    pytest.importorskip("dask_jobqueue")
     data = yaml.safe_load((REPO / "examples" / "cluster-slurm.yaml").read_text())
     data["slurm"].pop("interface")  # no ib0 here: the scheduler listens on loopback
     data["slurm"]["scheduler_options"] = {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}

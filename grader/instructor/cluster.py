@@ -440,6 +440,8 @@ class ClusterDispatch:
     ) -> Generator[tuple[Task, dict[str, Any]], None, None]:
         from grader.instructor.grade import _jobs
 
+        if not tasks:
+            return
         queue = deque(_jobs(tasks, max(1, self.threads())))
         with contextlib.closing(self._stream(course, setting, queue, "grade")) as stream:
             for job, outcome in stream:
