@@ -22,6 +22,7 @@ from attacks import HONEST, HONEST2, STUB_COIN, write_course
 from click.testing import CliRunner
 from conftest import REPO
 from helpers import uid_base
+from test_attacks import KILL_SWITCH
 
 from grader.cli import cli
 from grader.course import Course
@@ -55,23 +56,6 @@ def test_echo(student):
     """echo("hello") is "hello" (a grader that takes its time, so a run can be cut mid-way)."""
     time.sleep(0.3)
     assert student.echo("hello") == "hello"
-'''
-
-KILL_SWITCH = '''
-import os
-import signal
-
-import pytest
-
-
-@pytest.mark.points(1)
-@pytest.mark.time_limit(2)
-def test_echo(student):
-    """echo("hello") is "hello"; an answer of "KILL" stands for a grader that dies of it."""
-    answer = student.echo("hello")
-    if answer == "KILL":
-        os.kill(os.getpid(), signal.SIGKILL)
-    assert answer == "hello"
 '''
 
 
