@@ -27,7 +27,7 @@ questions:
 """
     + "".join(
         f"""  - id: alpha-{i}
-    text: "Alpha question {i}: which is right? $\\\\sigma(z_{i})$"
+    text: "Alpha question {i}: which is it? $\\\\sigma(z_{i})$"
     choices: ["right {i}", "wrong {i}a", "wrong {i}b", "wrong {i}c"]
     answer: 0
     explanation: "EXPLANATION-alpha-{i}"
@@ -51,7 +51,7 @@ topic: beta
 questions:
 """ + "".join(
     f"""  - id: beta-{i}
-    text: "Beta question {i}"
+    text: "Beta question {i}: which is it?"
     choices: ["right b{i}", "wrong b{i}a", "wrong b{i}b"]
     answer: 0
     explanation: "EXPLANATION-beta-{i}"

@@ -14,35 +14,9 @@ from conftest import REPO
 
 from grader.cli import cli
 from grader.course import Course
+from grader.schemas import schema
 
-CHECK_SCHEMA = {
-    "type": "object",
-    "required": ["exercise", "score", "max_score", "tests"],
-    "additionalProperties": False,
-    "properties": {
-        "exercise": {"type": "string"},
-        "score": {"type": "number"},
-        "max_score": {"type": "number"},
-        "isolation": {"enum": ["bubblewrap", "uid", "process"]},
-        "tests": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["name", "score", "max_score", "status", "message", "hint"],
-                "additionalProperties": False,
-                "properties": {
-                    "name": {"type": "string"},
-                    "score": {"type": "number"},
-                    "max_score": {"type": "number"},
-                    "status": {"enum": ["passed", "failed", "error", "timeout"]},
-                    "message": {"type": "string"},
-                    "hint": {"type": ["string", "null"]},
-                },
-            },
-        },
-    },
-}
+CHECK_SCHEMA = schema("check")  # the package's contract (docs/json.md)
 
 
 def run(*args: str, course: Course | None = None):
@@ -217,3 +191,38 @@ def test_plain_pytest_on_exercises_runs_the_public_tests(course_copy: Course) ->
     )
     assert proc.returncode == 0, proc.stdout
     assert "dlgrade: 13 / 13 points" in proc.stdout
+
+
+def _properties(node: object) -> set[str]:
+    """Every property name a JSON Schema defines, at any depth."""
+    if isinstance(node, dict):
+        names = (
+            set(node.get("properties", {})) if isinstance(node.get("properties"), dict) else set()
+        )
+        return names | {n for v in node.values() for n in _properties(v)}
+    if isinstance(node, list):
+        return {n for v in node for n in _properties(v)}
+    return set()
+
+
+def test_docs_json_names_every_field_of_every_schema() -> None:
+    from grader.schemas import NAMES
+
+    text = (REPO / "docs" / "json.md").read_text()
+    for name in NAMES:
+        for field in _properties(schema(name)):
+            assert f"`{field}`" in text, (name, field)
+
+
+def test_the_quiz_json_matches_its_schema(tmp_path) -> None:
+    import os
+
+    result = CliRunner().invoke(
+        cli,
+        ["--course", str(REPO), "quiz", "practice", "--n", "2", "--seed", "3", "--json"],
+        input="a\n\n",
+        env={**os.environ, "DLGRADE_HOME": str(tmp_path)},
+    )
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.output[result.output.index("{") :])
+    jsonschema.validate(data, schema("quiz"))

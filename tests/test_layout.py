@@ -65,3 +65,62 @@ def test_the_sandbox_sees_the_runtime_as_a_package() -> None:
     never file by file by name."""
     text = (PACKAGE / "sandbox" / "process.py").read_text()
     assert "dlgrade_runtime" in text and "dlgrade_rt_" not in text
+
+
+def test_the_plugin_is_loaded_only_where_it_is_asked_for(tmp_path: Path) -> None:
+    """dlgrade's pytest plugin (fixtures named student, rng, device) is not registered for every
+    pytest session in the environment: a folder without exercises/conftest.py never sees it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_other.py").write_text("def test_nothing():\n    pass\n")
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--fixtures",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert "dlgrade" not in other.stdout and "student" not in other.stdout.split()
+    course = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--fixtures",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(REPO / "exercises" / "test_softmax.py"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert "The submission under test" in course.stdout  # exercises/conftest.py opts in
+
+
+def test_the_failure_formatting_override_still_fits_pytest() -> None:
+    """grader/engine/plugin.py skips pytest's traceback formatting of failures in grading runs
+    (nothing reads it; it cost a third of class grading) by replacing two methods of each
+    collected item: repr_failure, and _repr_failure_py, pytest's private one that setup and
+    teardown errors go through. When pytest changes either, this test fails first."""
+    import inspect
+
+    assert list(inspect.signature(pytest.Function.repr_failure).parameters)[:2] == [
+        "self",
+        "excinfo",
+    ]
+    assert list(inspect.signature(pytest.Function._repr_failure_py).parameters)[:3] == [
+        "self",
+        "excinfo",
+        "style",
+    ]

@@ -329,7 +329,8 @@ def test_validate_command_exit_codes(tmp_path: Path) -> None:
     good = tmp_path / "good"
     good.mkdir()
     (good / "g.yaml").write_text(
-        "questions:\n  - {id: g, text: t, choices: [one, two, six], answer: 0, explanation: e}\n"
+        "questions:\n  - {id: g, text: 'Which one?', choices: [one, two, six], answer: 0,"
+        " explanation: e}\n"
     )
     ok = subprocess.run([*DLGRADE, "quiz", "validate", str(good)], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.splitlines()[-1].startswith("ok: "), ok.stdout

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 from conftest import REPO
 from test_quiz import Terminal
 from test_quiz_schema import CODE_ITEM
 
 from grader.cli import cli
+from grader.oracle import torch  # lazy: imported by the first test that uses it
 from grader.quiz import figures
 from grader.quiz.bank import load
 from grader.quiz.export import gift, items, moodle_xml, read_gift, to_html

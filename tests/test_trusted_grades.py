@@ -543,3 +543,53 @@ def test_the_gradescope_run_grades_only_regular_files(toy: Path, tmp_path: Path)
     )
     assert out["score"] == 0
     assert "symbolic link" in out["output"]
+
+
+ODD_ANSWER_BREAKS = '''
+import pytest
+
+
+@pytest.mark.points(1)
+@pytest.mark.time_limit(2)
+def test_echo(student):
+    """echo("hello") is "hello" (this grader breaks on an answer it did not expect)."""
+    answer = student.echo("hello")
+    assert answer.upper() == "HELLO"
+'''
+
+
+def test_a_grader_fault_on_one_answer_charges_nobody_and_holds_no_class(
+    toy: Path, tmp_path: Path
+) -> None:
+    """A grader that fails on one student's odd answer (an int has no .upper()) is the
+    instructor's fault: everyone else is graded and written, that pair is left out (an empty
+    cell, never a 0) and named, the run exits 3; fixed, it is graded on the next run."""
+    graders = toy / "solutions" / "test_toy2.py"
+    graders.write_text(ODD_ANSWER_BREAKS)
+    subs = make_class(tmp_path / "subs", ["ann", "bob"])
+    (subs / "odd").mkdir()
+    (subs / "odd" / "toy2.py").write_text("def echo(text):\n    return 42\n")
+    out = tmp_path / "out"
+    code, stdout, stderr = grade(toy, subs, out, "--exercise", "toy2")
+    assert code == 3
+    assert "test_echo" in stderr and "odd/toy2.py" in stderr and "AttributeError" in stderr
+    table = rows(out)
+    assert table["ann"]["toy2"] == "1" and table["bob"]["toy2"] == "1"
+    assert table["odd"]["toy2"] == ""
+    assert json.loads((out / "_run.json").read_text())["grader_faults"]
+    graders.write_text(HONEST_GRADER2)
+    code, stdout, _ = grade(toy, subs, out, "--exercise", "toy2")
+    assert code == 0 and rows(out)["odd"]["toy2"] == "0"
+    assert "graded 3 submissions" in stdout  # the changed graders regrade everyone
+
+
+HONEST_GRADER2 = '''
+import pytest
+
+
+@pytest.mark.points(1)
+@pytest.mark.time_limit(2)
+def test_echo(student):
+    """echo("hello") is "hello"."""
+    assert student.echo("hello") == "hello"
+'''

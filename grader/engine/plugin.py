@@ -1,9 +1,10 @@
 """The pytest plugin graders run under: ``points`` and ``time_limit`` markers, the
 ``student``, ``rng`` and ``device`` fixtures, and the per-test results.
 
-Loaded by the grading engine, and by plain ``pytest exercises/`` through the
-``pytest11`` entry point, where the submission is the module beside the test
-file (``exercises/test_softmax.py`` grades ``exercises/softmax.py``).
+Loaded by the grading engine (``-p grader.engine.plugin``), and by plain ``pytest exercises/``
+through the ``exercises/conftest.py`` that `dlgrade generate` writes, where the submission is the
+module beside the test file (``exercises/test_softmax.py`` grades ``exercises/softmax.py``). It is
+not registered for other pytest sessions: its fixture names (``student``, ``rng``) are generic.
 """
 
 from __future__ import annotations

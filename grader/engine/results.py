@@ -31,7 +31,7 @@ class TestResult:
         return self.max_score if self.status == "passed" else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        """The test object of `dlgrade check --json` (shared/spec/cli.md)."""
+        """The test object of `dlgrade check --json` (grader/schemas/check.schema.json)."""
         return {
             "name": self.name,
             "score": self.score,
@@ -73,7 +73,7 @@ class ExerciseResult:
         return [t for t in self.tests if t.status == "grader_error"]
 
     def to_json(self) -> dict[str, Any]:
-        """The object `dlgrade check --json` prints (shared/spec/cli.md)."""
+        """The object `dlgrade check --json` prints (grader/schemas/check.schema.json)."""
         data: dict[str, Any] = {
             "exercise": self.exercise,
             "score": self.score,

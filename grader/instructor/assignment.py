@@ -241,8 +241,10 @@ Due: {due}.
 python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e .
 ```
 
-(`torch==2.13.0` is the CPU build on the course machines; elsewhere install torch as
-pytorch.org says for your machine, then `pip install -e .`.)
+(Without a GPU you want the small CPU build of torch. On Linux, from PyPI, `torch==2.13.0`
+is the multi-GB CUDA build; ask PyTorch's CPU index instead:
+`pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu`. macOS and Windows
+wheels are CPU builds already. Then `pip install -e .`.)
 
 ## Work
 
@@ -299,6 +301,9 @@ def _empty(folder: Path) -> None:
 
 def _write_bundle(a: Assignment, course: Course, out: Path) -> list[Path]:
     (out / "exercises").mkdir(parents=True, exist_ok=True)
+    conftest = course.exercises_dir / "conftest.py"  # plain `pytest exercises/` in the bundle
+    if conftest.is_file():
+        shutil.copy(conftest, out / "exercises" / "conftest.py")
     for exercise in a.exercises:
         shutil.copy(course.stub(exercise), out / "exercises" / course.stub(exercise).name)
         shutil.copy(

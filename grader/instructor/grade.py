@@ -393,10 +393,14 @@ def grade_class(
         finished = len(tasks) - len(todo)
         if progress:
             progress(finished, len(tasks))
+        faults: list[str] = []  # grader errors: never recorded, so regraded once fixed
         with contextlib.closing(run) as graded:
             for task, result in graded:
-                _stop_on_grader_errors(task, result)
-                ledger.record(task.student, task.exercise, task.key, result)
+                fault = grader_fault(task, result)
+                if fault is not None:
+                    faults.append(fault)
+                else:
+                    ledger.record(task.student, task.exercise, task.key, result)
                 finished += 1
                 if progress:
                     progress(finished, len(tasks))
@@ -416,6 +420,12 @@ def grade_class(
             submission_times(submissions, tasks),
             notes,
         )
+        if faults:  # everyone else is graded and written: one odd answer holds no class hostage
+            more = (
+                f" (and {len(faults) - 1} more: see {out / '_run.json'})" if len(faults) > 1 else ""
+            )
+            _note_faults(out, faults)
+            raise GraderError(faults[0] + more)
         return {
             "graded": len(todo),
             "kept": len(tasks) - len(todo),
@@ -482,14 +492,34 @@ def protected_for_class(course: Course, out: Path) -> tuple[Path, ...]:
     return (course.solutions_dir, out.resolve())
 
 
-def _stop_on_grader_errors(task: Task, result: dict[str, Any]) -> None:
+def grader_fault(task: Task, result: dict[str, Any]) -> str | None:
+    """One line on the first test whose grader code failed on this submission, if one did."""
     broken = [t for t in result["tests"] if t["status"] == "grader_error"]
-    if broken:
-        raise GraderError(
-            f"{task.exercise}, {broken[0]['name']}: the grader's own code failed on "
-            f"{task.shown_as}: {broken[0]['message']} (nothing of it was charged to the student; "
-            "fix the grader and run again: what is graded is kept)"
-        )
+    if not broken:
+        return None
+    return (
+        f"{task.exercise}, {broken[0]['name']}: the grader's own code failed on "
+        f"{task.shown_as}: {broken[0]['message']} (not charged: that result is left out until "
+        "the grader is fixed and the class graded again; everything else is kept)"
+    )
+
+
+def _stop_on_grader_errors(task: Task, result: dict[str, Any]) -> None:
+    fault = grader_fault(task, result)
+    if fault is not None:
+        raise GraderError(fault)
+
+
+def _note_faults(out: Path, faults: list[str]) -> None:
+    """Adds the grader faults of the run to its side file, for the instructor."""
+    import json
+
+    from grader.instructor.outputs import write_atomically
+
+    path = out / "_run.json"
+    run = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    run["grader_faults"] = sorted(faults)
+    write_atomically(path, json.dumps(run, indent=2, sort_keys=True) + "\n")
 
 
 def _check_references(

@@ -55,7 +55,8 @@ def student_rows(
     rows = []
     for student in students:
         scores = {e: results[(student, e)]["score"] for e in exercises if (student, e) in results}
-        row = [student, *(points(scores.get(e, 0.0)) for e in exercises)]
+        # an empty cell: not graded (its grader failed on it; see _run.json), never a 0
+        row = [student, *(points(scores[e]) if e in scores else "" for e in exercises)]
         row.append(points(sum(scores.values())))
         if policy is not None:
             weighted = weighted_total(results, student, policy)

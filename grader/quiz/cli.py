@@ -324,8 +324,10 @@ def validate(app: Any, paths: tuple[Path, ...], as_json: bool) -> None:
 
     Every problem is printed with its file, line and question id. The linter's table gives,
     per file, the share of questions whose key is the longest choice and of those where only
-    distractors carry absolute words ("always", "only"...): over 35 % fails. Exit 1 on any
-    problem or failed file.
+    distractors carry absolute words ("always", "only"...): over 35 % fails; and the share whose
+    key alone repeats a word of the stem: over 10 % fails. Problems of single questions include
+    majority and precision cues, double negatives, choices that deny the stem's premise and
+    stems that ask nothing. Exit 1 on any problem or failed file.
 
     \b
     Example:
@@ -378,35 +380,18 @@ def validate(app: Any, paths: tuple[Path, ...], as_json: bool) -> None:
 def _lint_table(report: Any) -> None:
     from rich.table import Table
 
-    from grader.quiz.lint import LEVEL3_TARGET, MAX_SHARE
+    from grader.quiz.lint import LEVEL3_TARGET, MAX_ECHO_SHARE, MAX_SHARE
 
     table = Table(
-        title=f"bank linter (a file fails over {MAX_SHARE:.0%} in either of the first two shares)"
+        title=f"bank linter: a file fails over {MAX_SHARE:.0%} (key longest; absolute words only "
+        f"in distractors) or over {MAX_ECHO_SHARE:.0%} (stem echo: the key alone repeats a stem "
+        "word)"
     )
-    for col in (
-        "file",
-        "static",
-        "key longest",
-        "only distractors absolute",
-        "level 3",
-        "kinds",
-        "calc.",
-        "",
-    ):
-        table.add_column(col, justify="left" if col in ("file", "kinds", "") else "right")
-    for f in [*report.files, report.overall]:
-        kinds = " ".join(
-            f"{short}:{f.kinds[k]}"
-            for k, short in (
-                ("recall", "rec"),
-                ("calculation", "calc"),
-                ("reasoning", "reas"),
-                ("code", "code"),
-                ("figure", "fig"),
-                ("unlabelled", "?"),
-            )
-            if f.kinds.get(k)
+    for col in ("file", "static", "key longest", "absolute", "stem echo", "level 3", "calc.", ""):
+        table.add_column(
+            col, justify="left" if col in ("file", "") else "right", no_wrap=col in ("file", "")
         )
+    for f in [*report.files, report.overall]:
         verdict = "[red]FAIL[/]" if f.failed else "ok"
         if f is report.overall:
             verdict = ""
@@ -416,8 +401,8 @@ def _lint_table(report: Any) -> None:
             str(f.static),
             f"{f.key_longest} ({f.share(f.key_longest):.0%})",
             f"{f.absolute_distractors} ({f.share(f.absolute_distractors):.0%})",
+            f"{f.echo} ({f.share(f.echo):.0%})",
             f"{f.level3}/{f.items} ({f.share(f.level3, f.items):.0%})",
-            kinds,
             str(f.calculator),
             verdict,
         )

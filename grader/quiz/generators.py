@@ -17,6 +17,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 Generator = Callable[..., dict[str, Any]]
@@ -51,12 +52,21 @@ def generator(
 NEAR = 0.02  # a distractor within 2 % of the key is too close to tell apart
 
 
+def _number(text: str) -> float:
+    """``text`` as a number: "0.25", "-2", or an exact fraction "-2/3" (ValueError otherwise)."""
+    if "/" in text:
+        num, den = text.split("/")
+        return float(Fraction(int(num), int(den)))
+    return float(text)
+
+
 def _numbers(text: str) -> list[str] | None:
-    """The numbers a choice shows ("12", "0.25", "(1.5, -2)"), as written; None if not numeric."""
+    """The numbers a choice shows ("12", "0.25", "1/8", "(1.5, -2)"), as written; None if not
+    numeric."""
     parts = [t.strip() for t in text.strip().strip("()[]").split(",")]
     try:
         for t in parts:
-            float(t)
+            _number(t)
     except ValueError:
         return None
     return parts
@@ -80,7 +90,7 @@ def too_close(key: str, other: str, rel: float = NEAR) -> bool:
     if a is None or b is None or len(a) != len(b):
         return False
     for x, y in zip(a, b, strict=True):
-        fx, fy = float(x), float(y)
+        fx, fy = _number(x), _number(y)
         if not any(c in t.lower() for t in (x, y) for c in ".e"):
             close = fx == fy
         else:
@@ -196,19 +206,58 @@ def softmax_probability(rng: random.Random, classes: int = 3) -> dict[str, Any]:
 
 
 # -- helpers for numeric questions -----------------------------------------------------------
+def _decimals_needed(v: float, cap: int) -> int:
+    """The fewest decimals (at most ``cap``) that show ``v`` exactly."""
+    for d in range(cap + 1):
+        if abs(round(v, d) - v) < 1e-9:
+            return d
+    return cap
+
+
+def _fixed(v: float, d: int) -> str:
+    """``v`` with ``d`` decimals, never "-0.00"."""
+    t = f"{v + 0.0:.{d}f}"
+    return t[1:] if t.startswith("-") and not t.strip("-0.") else t
+
+
+def shown_alike(values: list[float], cap: int) -> list[str]:
+    """``values`` shown with one precision, as the linter's precision check wants: the fewest
+    decimals (at most ``cap``) that show every one of them exactly, else ``cap`` decimals for all.
+    Integers stay integers; a rounded key never sits among exact distractors, or the reverse."""
+    d = max(_decimals_needed(v, cap) for v in values)
+    return [_fixed(v, d) for v in values]
+
+
+def fraction(v: float, limit: int = 1000) -> str:
+    """``v`` as an exact fraction ("1/8", "-2/3", "3")."""
+    f = Fraction(v).limit_denominator(limit)
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
 def _numeric(
-    rng: random.Random, value: float, wrongs: list[float | None], fmt: str = "{:g}", k: int = 4
+    rng: random.Random,
+    value: float,
+    wrongs: list[float | None],
+    fmt: str = "{:g}",
+    k: int = 4,
+    decimals: int | None = None,
 ) -> tuple[list[str], int]:
     """Choices for a computed ``value``: the distractors the mistakes give, then, if fewer than
     ``k - 1`` stand apart once formatted (from the key and from each other, see
-    :func:`too_close`), plausible neighbours of the value."""
-    integer = fmt.endswith("d}")
+    :func:`too_close`), plausible neighbours of the value. With ``decimals``, every choice is
+    shown with one number of decimals (:func:`shown_alike`, at most ``decimals``) and ``fmt``
+    is not used; a whole-number key then gets whole-number neighbours."""
+    integer = fmt.endswith("d}") and decimals is None
+    whole = decimals is not None and abs(value - round(value)) < 1e-9
 
     def show(v: float) -> str:
+        if decimals is not None:
+            return _fixed(v, decimals)
         return fmt.format(int(round(v)) if integer else v)
 
     correct = show(value)
     texts: list[str] = []
+    values: list[float] = []
 
     def apart(t: str) -> bool:
         return all(not too_close(u, t) and not too_close(t, u) for u in (correct, *texts))
@@ -219,15 +268,25 @@ def _numeric(
         t = show(w)
         if apart(t):
             texts.append(t)
+            values.append(w)
     step = 1
     while len(texts) < k - 1:
         for w in (value * (1 + 0.25 * step) + step, value * (1 - 0.2 * step) - step):
             if integer and w <= 0:
                 w = value + 2 * step + 1
+            if whole:
+                w = float(round(w))
             t = show(w)
             if apart(t) and len(texts) < k - 1:
                 texts.append(t)
+                values.append(w)
         step += 1
+    if decimals is not None:
+        alike = shown_alike([value, *values[: k - 1]], decimals)
+        if all(
+            not too_close(a, b) for i, a in enumerate(alike) for j, b in enumerate(alike) if i != j
+        ):
+            correct, texts = alike[0], alike[1:]
     return _choices(rng, correct, texts[: k - 1], k)
 
 
@@ -487,23 +546,33 @@ def perceptron_update(rng: random.Random) -> dict[str, Any]:
         return "(" + ", ".join(f"{a:g}" for a in v) + ")"
 
     wrongs = [
-        fmt([w[i] - lr * sign * x[i] for i in range(2)]),  # the sign of the correction reversed
-        fmt(w),  # no update: "the prediction was close enough"
-        fmt([w[i] + lr * x[i] for i in range(2)]),  # always adding x
-        fmt([w[i] + sign * x[i] for i in range(2)]),  # the learning rate forgotten
+        [w[i] - lr * sign * x[i] for i in range(2)],  # the sign of the correction reversed
+        [float(a) for a in w],  # no update: "the prediction was close enough"
+        [w[i] + lr * x[i] for i in range(2)],  # always adding x
+        [w[i] + sign * x[i] for i in range(2)],  # the learning rate forgotten
     ]
+    picked: list[list[float]] = []
+    for v in wrongs:
+        if v != new and v not in picked:
+            picked.append(v)
     extra = 1
-    while len({fmt(new), *wrongs}) < 4:  # the mistakes coincide on these numbers: add neighbours
-        wrongs.append(fmt([new[0] + extra, new[1] - extra]))
+    while len(picked) < 3:  # the mistakes coincide on these numbers: add neighbours
+        v = [new[0] + extra, new[1] - extra]
+        if v not in picked:
+            picked.append(v)
         extra += 1
-    choices, answer = _choices(rng, fmt(new), wrongs)
+    vectors = [new, *picked[:3]]
+    # one precision per component: halves (learning rate 0.5) show as 2.5 and 3.0, not 2.5 and 3
+    columns = [shown_alike([v[i] for v in vectors], 1) for i in range(2)]
+    shown = [f"({columns[0][r]}, {columns[1][r]})" for r in range(len(vectors))]
+    choices, answer = _choices(rng, shown[0], shown[1:])
     return _question(
         f"A perceptron (labels 0/1, $f(x) = 1$ if $w \\cdot x + b > 0$) has $w = {fmt(w)}$, $b = {b}$. It sees "
         f"$x = {fmt(x)}$ with label $y = {y}$. What is $w$ after one update with learning rate {lr:g}?",
         choices,
         answer,
         f"$w \\cdot x + b$ = {score}, so $f(x) = {pred}$ and $y - f(x) = {sign}$: "
-        f"$w \\leftarrow w + {lr:g}\\cdot({sign})\\cdot x$ = {fmt(new)}.",
+        f"$w \\leftarrow w + {lr:g}\\cdot({sign})\\cdot x$ = {choices[answer]}.",
         w=w,
         x=x,
         b=b,
@@ -529,13 +598,13 @@ def momentum_step(rng: random.Random) -> dict[str, Any]:
         wrongs = [w - lr * g, w - lr * (v + g), w + lr * v_new, w - lr * (beta * g + v)]
         if _stand_apart("{:.4g}", value, wrongs[:3]):
             break
-    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    choices, answer = _numeric(rng, value, wrongs, decimals=4)
     return _question(
         f"SGD with momentum (as in PyTorch: $v \\leftarrow \\beta v + g$, $w \\leftarrow w - \\eta v$), with $\\beta = {beta}$, "
         f"$\\eta = {lr}$. The weight is $w = {w}$, the velocity $v = {v}$, the gradient $g = {g}$. What is $w$ after the step?",
         choices,
         answer,
-        f"$v$ = {beta}·{v} {_plus(g)} = {v_new:.4g}; $w$ = {w} {_minus(lr * v_new, '{:.4g}')} = {value:.4g}. "
+        f"$v$ = {beta}·{v} {_plus(g)} = {v_new:.4g}; $w$ = {w} {_minus(lr * v_new, '{:.4g}')} = {choices[answer]}. "
         "Plain SGD would ignore $v$; adding the step instead of subtracting climbs the loss.",
         w=w,
         v=v,
@@ -561,14 +630,14 @@ def adam_first_step(rng: random.Random) -> dict[str, Any]:
         wrongs = [no_correction, w - lr * g, w + lr * math.copysign(1, g), w - lr * m]
         if _stand_apart("{:.4g}", value, wrongs[:3]):
             break
-    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    choices, answer = _numeric(rng, value, wrongs, decimals=4)
     return _question(
         f"Adam ($\\beta_1 = 0.9$, $\\beta_2 = 0.999$, $\\epsilon = 10^{{-8}}$, learning rate {lr}) takes its first step "
         f"from $w = {w}$ with gradient $g = {g}$. What is $w$ after it?",
         choices,
         answer,
         "On the first step the bias-corrected moments are exactly $\\hat m = g$ and $\\hat v = g^2$, so the step is "
-        f"$\\eta\\, g / (|g| + \\epsilon) \\approx \\eta\\,\\mathrm{{sign}}(g)$ whatever the size of $g$: $w$ = {value:.4g}. "
+        f"$\\eta\\, g / (|g| + \\epsilon) \\approx \\eta\\,\\mathrm{{sign}}(g)$ whatever the size of $g$: $w$ = {choices[answer]}. "
         "Without the bias corrections it would be $(1-\\beta_1)/\\sqrt{1-\\beta_2} \\approx 3.16$ times that.",
         w=w,
         g=g,
@@ -590,14 +659,14 @@ def discounted_return(rng: random.Random) -> dict[str, Any]:
         sum(r * gamma ** (len(rewards) - 1 - t) for t, r in enumerate(rewards)),
         gamma * sum(rewards),
     ]
-    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    choices, answer = _numeric(rng, value, wrongs, decimals=3)
     return _question(
         f"An episode gives the rewards $r_0, r_1, \\dots = {tuple(rewards)}$. What is the discounted return $G_0 = "
         f"\\sum_t \\gamma^t r_t$ with $\\gamma = {gamma}$?",
         choices,
         answer,
         "The first reward counts fully ($\\gamma^0 = 1$), each later one is discounted once more: "
-        f"$G_0$ = {value:.4g}. Starting the powers at 1, or reversing them, are the usual slips.",
+        f"$G_0$ = {choices[answer]}. Starting the powers at 1, or reversing them, are the usual slips.",
         rewards=rewards,
         gamma=gamma,
         value=value,
@@ -633,7 +702,7 @@ def q_learning_update(rng: random.Random) -> dict[str, Any]:
         wrongs = [sarsa, no_gamma, r + gamma * max(nxt), q + alpha * (r - q)]
         if _stand_apart("{:.4g}", value, wrongs[:3]):
             break
-    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    choices, answer = _numeric(rng, value, wrongs, decimals=3)
     return _question(
         f"Q-learning with $\\alpha = {alpha}$, $\\gamma = {gamma}$: $Q(s, a) = {q}$, the reward is {r}, and the next "
         f"state's values are $Q(s', \\cdot) = {tuple(nxt)}$ (not terminal). The next action taken is {a_next + 1}. "
@@ -641,7 +710,7 @@ def q_learning_update(rng: random.Random) -> dict[str, Any]:
         choices,
         answer,
         f"Q-learning bootstraps on the best next value, whatever action follows: $Q \\leftarrow Q + \\alpha(r + \\gamma \\max_{{a'}} Q(s', a') - Q)$ "
-        f"= {q} + {alpha}·({r:g} + {gamma}·{_p(max(nxt))} {_minus(q)}) = {value:.4g}. Using the action taken next "
+        f"= {q} + {alpha}·({r:g} + {gamma}·{_p(max(nxt))} {_minus(q)}) = {choices[answer]}. Using the action taken next "
         f"(value {nxt[a_next]:g}) is SARSA: {sarsa:.4g}; forgetting γ gives {no_gamma:.4g}.",
         q=q,
         r=r,
@@ -663,7 +732,7 @@ def sarsa_update(rng: random.Random) -> dict[str, Any]:
         wrongs = [qlearn, no_gamma, r + gamma * nxt[a_next], q + alpha * (r - q)]
         if _stand_apart("{:.4g}", value, wrongs[:3]):
             break
-    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    choices, answer = _numeric(rng, value, wrongs, decimals=3)
     return _question(
         f"SARSA with $\\alpha = {alpha}$, $\\gamma = {gamma}$: $Q(s, a) = {q}$, the reward is {r}, the next state's "
         f"values are $Q(s', \\cdot) = {tuple(nxt)}$ (not terminal) and the next action taken is {a_next + 1}. "
@@ -671,7 +740,7 @@ def sarsa_update(rng: random.Random) -> dict[str, Any]:
         choices,
         answer,
         f"SARSA bootstraps on the action actually taken next: $Q + \\alpha(r + \\gamma Q(s', a') - Q)$ = "
-        f"{q} + {alpha}·({r:g} + {gamma}·{_p(nxt[a_next])} {_minus(q)}) = {value:.4g}. The max over next actions "
+        f"{q} + {alpha}·({r:g} + {gamma}·{_p(nxt[a_next])} {_minus(q)}) = {choices[answer]}. The max over next actions "
         f"belongs to Q-learning ({qlearn:.4g}); forgetting γ gives {no_gamma:.4g}.",
         q=q,
         r=r,
@@ -689,7 +758,7 @@ def epsilon_greedy_probability(rng: random.Random) -> dict[str, Any]:
     greedy = rng.random() < 0.5
     value = 1 - eps + eps / a if greedy else eps / a
     wrongs = [1 - eps, eps, eps / (a - 1), 1 - eps + eps / a, eps / a, 1 / a]
-    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    choices, answer = _numeric(rng, value, wrongs, decimals=3)
     which = "the greedy action" if greedy else "one particular non-greedy action"
     return _question(
         f"ε-greedy with $\\epsilon = {eps}$ over {a} actions (the random choice is uniform over all {a}, the greedy "
@@ -697,7 +766,7 @@ def epsilon_greedy_probability(rng: random.Random) -> dict[str, Any]:
         choices,
         answer,
         f"With probability $1 - \\epsilon$ the greedy action, and with probability $\\epsilon$ a uniform draw that "
-        f"may also pick it: greedy $1 - \\epsilon + \\epsilon/{a}$, any other $\\epsilon/{a}$. Here {value:.4g}.",
+        f"may also pick it: greedy $1 - \\epsilon + \\epsilon/{a}$, any other $\\epsilon/{a}$. Here {choices[answer]}.",
         epsilon=eps,
         actions=a,
         greedy=greedy,
@@ -720,7 +789,7 @@ def ucb_score(rng: random.Random) -> dict[str, Any]:
         q + math.sqrt(c * math.log(t) / n),
         q + c * math.sqrt(math.log10(t) / n),
     ]
-    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    choices, answer = _numeric(rng, value, wrongs, decimals=3)
     return _question(
         f"UCB1 scores an arm with estimated value {q}, pulled {'once' if n == 1 else f'{n} times'} "
         f"in $t = {t}$ rounds, with $c = {c:g}$. "
@@ -728,7 +797,7 @@ def ucb_score(rng: random.Random) -> dict[str, Any]:
         choices,
         answer,
         f"$\\ln {t}$ = {math.log(t):.4g}; the bonus is {c:g}·√({math.log(t):.4g}/{n}) = {value - q:.4g}, so the score "
-        f"is {value:.4g}. Rarely tried arms get a large bonus, which shrinks as $N$ grows.",
+        f"is {choices[answer]}. Rarely tried arms get a large bonus, which shrinks as $N$ grows.",
         q=q,
         n=n,
         t=t,
@@ -741,14 +810,14 @@ def ucb_score(rng: random.Random) -> dict[str, Any]:
 def inverted_dropout_scale(rng: random.Random) -> dict[str, Any]:
     p, x = rng.choice([0.1, 0.2, 0.25, 0.5, 0.8]), rng.choice([1.0, 2.0, 3.0, 4.0])
     value = x / (1 - p)
-    choices, answer = _numeric(rng, value, [x * (1 - p), x / p, x, x * p], "{:.4g}")
+    choices, answer = _numeric(rng, value, [x * (1 - p), x / p, x, x * p], decimals=3)
     return _question(
         f"Inverted dropout with drop probability $p = {p}$ at training time. An activation of {x} is kept. "
         "What value does the layer output for it?",
         choices,
         answer,
         f"Kept units are divided by the keep probability $1 - p$ = {1 - p:g}, so that the expected output equals the "
-        f"input and nothing changes at test time: {x}/{1 - p:g} = {value:.4g}.",
+        f"input and nothing changes at test time: {x}/{1 - p:g} = {choices[answer]}.",
         p=p,
         x=x,
         value=value,
@@ -820,17 +889,14 @@ def kl_gaussians(rng: random.Random) -> dict[str, Any]:
 
 @generator("attention_scale")
 def attention_scale(rng: random.Random) -> dict[str, Any]:
-    """Sizes whose head dimension is a perfect square, so 1/√d_k is hand-computable."""
-    # (256, 16) is left out: with d_k = heads = 16, two of the slips would coincide with the key
-    d_model, heads = rng.choice([(256, 4), (512, 8), (768, 12), (1024, 16), (1024, 4)])
+    """Sizes whose model width, head count and head dimension are all perfect squares, so that
+    every choice is an exact fraction (1/8, 1/32, ...) and 1/√d_k is hand-computable."""
+    # (256, 16) and (4096, 64) are left out: two of the slips would coincide with the key
+    d_model, heads = rng.choice([(64, 4), (256, 4), (1024, 4), (1024, 16), (4096, 16)])
     d_k = d_model // heads
     value = 1 / math.sqrt(d_k)
-    choices, answer = _numeric(
-        rng,
-        value,
-        [1 / math.sqrt(d_model), 1 / d_k, 1 / math.sqrt(heads), math.sqrt(d_k)],
-        "{:.4g}",
-    )
+    wrongs = [1 / math.sqrt(d_model), 1 / d_k, 1 / math.sqrt(heads), math.sqrt(d_k)]
+    choices, answer = _choices(rng, fraction(value), [fraction(w) for w in wrongs])
     return _question(
         f"A transformer with $d_{{model}} = {d_model}$ and {heads} heads scales the dot products $QK^T$ of each head "
         "by which factor before the softmax?",
@@ -838,8 +904,8 @@ def attention_scale(rng: random.Random) -> dict[str, Any]:
         answer,
         f"Each head works in $d_k = d_{{model}}/h$ = {d_k} dimensions, and a dot product of two vectors with independent, "
         f"zero-mean, unit-variance components has variance $d_k$; dividing by $\\sqrt{{d_k}}$ keeps the softmax out of "
-        f"saturation: 1/√{d_k} = {value:.4g}. Using $d_{{model}}$ forgets that the heads split it; dividing by $d_k$ "
-        "divides by the variance instead of the standard deviation.",
+        f"saturation: 1/√{d_k} = {fraction(value)}. Using $d_{{model}}$ forgets that the heads split it; dividing by $d_k$ "
+        "divides by the variance instead of the standard deviation; √d_k multiplies where it should divide.",
         d_model=d_model,
         heads=heads,
         value=value,

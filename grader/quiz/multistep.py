@@ -10,11 +10,24 @@ generators.GENERATORS like the one-step generators; standard library only.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
+from collections import Counter
+from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
-from grader.quiz.generators import _numeric, _p, _plus, _question, generator, too_close
+from grader.quiz.generators import (
+    _numeric,
+    _p,
+    _plus,
+    _question,
+    fraction,
+    generator,
+    shown_alike,
+    too_close,
+)
 
 Vector = tuple[float, ...]
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -29,30 +42,90 @@ def _vec(v: Vector, fmt: str = "{:.4g}") -> str:
     return "(" + ", ".join(fmt.format(x + 0.0) for x in v) + ")"  # + 0.0: no "-0"
 
 
+def _vec_alike(vectors: list[Vector], cap: int) -> list[str]:
+    """``vectors`` shown with one precision per component: in each position, the fewest
+    decimals (at most ``cap``) that show every vector's entry there exactly."""
+    columns = [shown_alike([v[i] for v in vectors], cap) for i in range(len(vectors[0]))]
+    return ["(" + ", ".join(col[r] for col in columns) + ")" for r in range(len(vectors))]
+
+
+def _vec_fraction(v: Vector) -> str:
+    return "(" + ", ".join(fraction(x) for x in v) + ")"
+
+
+def _modal(texts: list[str]) -> bool:
+    """The first of ``texts`` (the key) is the one a test-wise student would build from the
+    most frequent entry in each component (the linter's majority cue)."""
+    split = [t.strip("()").split(", ") for t in texts]
+    counts = [Counter(p[i] for p in split) for i in range(len(split[0]))]
+    score = [sum(c[p[i]] for i, c in enumerate(counts)) for p in split]
+    return score[0] > max(score[1:])
+
+
 def _vector_choices(
-    rng: random.Random, value: Vector, wrongs: list[Vector], k: int = 4
+    rng: random.Random,
+    value: Vector,
+    wrongs: list[Vector],
+    k: int = 4,
+    decimals: int = 3,
+    exact: bool = False,
 ) -> tuple[list[str], int]:
     """Choices for a vector answer: the mistakes' vectors that stand apart from the key and
-    from each other, then shifted copies of the key if fewer than ``k - 1`` do."""
-    correct = _vec(value)
-    texts: list[str] = []
+    from each other, then shifted copies of the key if fewer than ``k - 1`` do. Every choice is
+    shown with one precision per component (``decimals`` at most), or as exact fractions
+    (``exact``). The distractors are picked so that the key is not the most frequent value in
+    each component; where no choice of mistakes allows that, the mistakes' entries are crossed
+    (a grid of their values)."""
 
-    def apart(t: str) -> bool:
-        return all(not too_close(u, t) and not too_close(t, u) for u in (correct, *texts))
+    def texts_of(vectors: list[Vector]) -> list[str]:
+        if exact:
+            return [_vec_fraction(v) for v in vectors]
+        return _vec_alike(vectors, decimals)
 
+    def apart(vectors: list[Vector]) -> bool:
+        shown = texts_of(vectors)
+        return all(
+            not too_close(a, b) for i, a in enumerate(shown) for j, b in enumerate(shown) if i != j
+        )
+
+    candidates: list[Vector] = []
     for w in wrongs:
-        t = _vec(w)
-        if apart(t) and len(texts) < k - 1:
-            texts.append(t)
+        if apart([value, *candidates, w]):
+            candidates.append(w)
     step = 1
-    while len(texts) < k - 1:
-        t = _vec(tuple(x + (step if i == step % len(value) else 0) for i, x in enumerate(value)))
-        if apart(t):
-            texts.append(t)
+    while len(candidates) < k - 1:
+        w = tuple(x + (step if i == step % len(value) else 0) for i, x in enumerate(value))
+        if apart([value, *candidates, w]):
+            candidates.append(w)
         step += 1
-    options = [correct, *texts]
+    picked = _unmodal(value, candidates, k, texts_of, apart)
+    if picked is None:  # cross the mistakes' entries: a grid of their values
+        columns = [sorted({v[i] for v in (value, *candidates)}) for i in range(len(value))]
+        grid = [g for g in itertools.product(*columns) if g != tuple(value)]
+        extra = [g for g in grid if g not in candidates]
+        picked = _unmodal(value, candidates + extra, k, texts_of, apart)
+    if picked is None:
+        picked = candidates[: k - 1]
+    shown = texts_of([value, *picked])
+    options = list(shown)
     rng.shuffle(options)
-    return options, options.index(correct)
+    return options, options.index(shown[0])
+
+
+def _unmodal(
+    value: Vector,
+    candidates: list[Vector],
+    k: int,
+    texts_of: Callable[[list[Vector]], list[str]],
+    apart: Callable[[list[Vector]], bool],
+) -> list[Vector] | None:
+    """The first ``k - 1`` candidates (in their order of preference) that stand apart and leave
+    the key without a majority cue; None if there are none."""
+    for combo in itertools.combinations(candidates, k - 1):
+        chosen = [value, *combo]
+        if apart(chosen) and not _modal(texts_of(chosen)):
+            return list(combo)
+    return None
 
 
 def _matrix(rows: list[list[int]]) -> str:
@@ -184,7 +257,7 @@ def mlp_backprop(rng: random.Random) -> dict[str, Any]:
         ]
         if value != 0 or rng.random() < 0.3:  # a dead unit sometimes: its gradient is 0
             break
-    choices, answer = _numeric(rng, float(value), [float(w) for w in wrongs], "{:g}")
+    choices, answer = _numeric(rng, float(value), [float(w) for w in wrongs], decimals=1)
     unit = "active" if gate else "inactive (its pre-activation is negative)"
     return _question(
         f"A network computes $\\hat y = w_2 \\cdot \\mathrm{{ReLU}}(W_1 x + b_1) + b_2$ with "
@@ -237,7 +310,7 @@ def attention_step(rng: random.Random) -> dict[str, Any]:
         (float(best[0]), float(best[1])),  # hard attention: the best key's value
         tuple(sum(v[c] for v in values) / 3 for c in range(2)),  # the scores ignored
     ]
-    choices, answer = _vector_choices(rng, value, wrongs)
+    choices, answer = _vector_choices(rng, value, wrongs, decimals=3)
     weights = attend([d / 2 for d in dots], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
     return _question(
         f"Scaled dot-product attention, one query $q$ = {tuple(q)} over three keys $k_1$ = "
@@ -248,7 +321,7 @@ def attention_step(rng: random.Random) -> dict[str, Any]:
         answer,
         f"The dot products are {tuple(dots)}; divided by $\\sqrt{{4}} = 2$: "
         f"{tuple(d / 2 for d in dots)}; softmax gives the weights "
-        f"{_vec(weights, '{:.3f}')}; the output is their mix of the values: {_vec(value)}. "
+        f"{_vec(weights, '{:.3f}')}; the output is their mix of the values: {choices[answer]}. "
         "Without the scaling the softmax is sharper; taking the best key's value alone is "
         "hard attention.",
         q=q,
@@ -272,9 +345,9 @@ def _gcn_node(
     feats: list[list[int]], rows: list[int], norm: float, w: list[list[int]], relu: bool
 ) -> Vector:
     """ReLU((sum of the features of ``rows``) / norm · W), or without the ReLU."""
-    agg = [sum(feats[j][c] for j in rows) / norm for c in range(2)]
+    agg = [Fraction(sum(feats[j][c] for j in rows), norm) for c in range(2)]
     out = [agg[0] * w[0][c] + agg[1] * w[1][c] for c in range(2)]
-    return tuple(max(0.0, v) if relu else v for v in out)
+    return tuple(max(Fraction(0), v) if relu else v for v in out)
 
 
 @generator("gcn_step", concept="one GCN propagation step")
@@ -306,7 +379,7 @@ def gcn_step(rng: random.Random) -> dict[str, Any]:
         if any(v != 0 for v in value) and sum(_vec(v) != _vec(value) for v in wrongs) >= 3:
             break
     edge_list = ", ".join(f"{a + 1}–{b + 1}" for a, b in edges)
-    choices, answer = _vector_choices(rng, value, wrongs)
+    choices, answer = _vector_choices(rng, value, wrongs, exact=True)
     rows = "; ".join(f"node {j + 1}: {tuple(feats[j])}" for j in range(n))
     agg = [sum(feats[j][c] for j in [i, *nbrs]) for c in range(2)]
     return _question(
@@ -319,14 +392,14 @@ def gcn_step(rng: random.Random) -> dict[str, Any]:
         f"With self-loops node {i + 1} and its neighbours all have degree {deg[i]}, so every "
         f"weight $1/\\sqrt{{d_i d_j}}$ is 1/{deg[i]}: the mean of the features of node {i + 1} "
         f"and its neighbours, ({agg[0]}, {agg[1]})/{deg[i]}; times $W$ and through the ReLU: "
-        f"{_vec(value)}. Without self-loops the node forgets its own features; without the "
+        f"{choices[answer]}. Without self-loops the node forgets its own features; without the "
         "normalisation high-degree nodes blow up.",
         n=n,
         edges=edges,
         feats=feats,
         w=w,
         i=i,
-        value=list(value),
+        value=[float(v) for v in value],
     )
 
 
@@ -348,7 +421,7 @@ def n_step_return(rng: random.Random) -> dict[str, Any]:
         ]
         if any(rewards) and _all_apart(value, wrongs[:3]):
             break
-    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    choices, answer = _numeric(rng, value, wrongs, decimals=3)
     terms = " ".join(
         f"{r:g}" if t == 0 else f"{_plus(r)}·{_pow(gamma, t) if t > 1 else f'{gamma:g}'}"
         for t, r in enumerate(rewards)
@@ -360,7 +433,7 @@ def n_step_return(rng: random.Random) -> dict[str, Any]:
         choices,
         answer,
         f"$G_0^{{(3)}} = r_0 + \\gamma r_1 + \\gamma^2 r_2 + \\gamma^3 V(s_3)$ = {terms} "
-        f"{_plus(v)}·{_pow(gamma, 3)} = {value:.4g}. The bootstrap stands for every reward after step "
+        f"{_plus(v)}·{_pow(gamma, 3)} = {choices[answer]}. The bootstrap stands for every reward after step "
         "3, so it is discounted by $\\gamma^3$; leaving it out treats $s_3$ as terminal.",
         rewards=rewards,
         gamma=gamma,
@@ -392,7 +465,7 @@ def bptt_gradient(rng: random.Random) -> dict[str, Any]:
         ]
         if max(abs(v) for v in value) < 1000:
             break
-    choices, answer = _vector_choices(rng, value, wrongs)
+    choices, answer = _vector_choices(rng, value, wrongs, decimals=3)
     return _question(
         f"A linear RNN computes $h_t = W h_{{t-1}} + U x_t$ with $W$ = diag({a:g}, {b:g}). The loss "
         f"depends on $h_{steps}$ only, with $\\partial L/\\partial h_{steps}$ = {_vec(g, '{:g}')}. "
@@ -401,7 +474,7 @@ def bptt_gradient(rng: random.Random) -> dict[str, Any]:
         answer,
         f"Each step back multiplies by $W^T$, so $\\partial L/\\partial h_0 = (W^T)^{{{steps}}} "
         f"\\partial L/\\partial h_{steps}$ = ({_pow(a, steps)}·{_p(g[0])}, {_pow(b, steps)}·{_p(g[1])}) = "
-        f"{_vec(value)}. A factor below 1 vanishes geometrically, one above 1 explodes: the reason for "
+        f"{choices[answer]}. A factor below 1 vanishes geometrically, one above 1 explodes: the reason for "
         "gradient clipping, gated cells (LSTM, GRU) and careful initialisation.",
         a=a,
         b=b,
@@ -434,7 +507,7 @@ def lstm_cell_state(rng: random.Random) -> dict[str, Any]:
         wrongs = [w + 0.0 for w in wrongs]  # never "-0"
         if _all_apart(value, wrongs[:2]):
             break
-    choices, answer = _numeric(rng, value, wrongs, "{:.4g}")
+    choices, answer = _numeric(rng, value, wrongs, decimals=4)
     return _question(
         f"One unit of an LSTM has cell state $c_0$ = {c0:g}. Over the next two steps its gates "
         f"take the values forget $f$ = ({f[0]:g}, {f[1]:g}), input $i$ = ({i[0]:g}, {i[1]:g}) and "
@@ -442,7 +515,7 @@ def lstm_cell_state(rng: random.Random) -> dict[str, Any]:
         choices,
         answer,
         f"$c_t = f_t c_{{t-1}} + i_t \\tilde c_t$: $c_1$ = {f[0]:g}·{_p(c0)} {_plus(i[0] * g[0])} "
-        f"= {c1:g}; $c_2$ = {f[1]:g}·{_p(c1)} {_plus(i[1] * g[1])} = {value:g}. The forget gate "
+        f"= {c1:g}; $c_2$ = {f[1]:g}·{_p(c1)} {_plus(i[1] * g[1])} = {choices[answer]}. The forget gate "
         "scales the old memory, the input gate the new candidate; the output gate plays no part "
         f"in $c_t$, only in $h_t = o_t \\tanh(c_t)$.",
         c0=c0,

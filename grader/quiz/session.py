@@ -206,7 +206,7 @@ class Session:
         return feedback
 
     def to_json(self) -> dict:
-        """The object `dlgrade quiz --json` prints (shared/spec/cli.md)."""
+        """The object `dlgrade quiz --json` prints (grader/schemas/quiz.schema.json)."""
         return {
             "score": self.score,
             "total": self.total,
