@@ -43,6 +43,21 @@ def _count(n: int, noun: str) -> str:
     "grades.csv), or the name of nbgrader's assignment folder: SUBMISSIONS/<student_id>/"
     "<assignment>/ (an assignment file's name is its folder's too).",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Grade on the workers of this running Dask scheduler (e.g. tcp://10.0.0.5:8786); "
+    "needs dlgrade[cluster].",
+)
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="KIND:ARG",
+    help="Start a Dask cluster for the run: local:N (N worker processes here), "
+    "slurm:cluster.yaml (dask-jobqueue) or kubernetes:cluster.yaml (dask-kubernetes); see "
+    "examples/.",
+)
 @click.pass_obj
 def grade(
     app: Any,
@@ -52,6 +67,8 @@ def grade(
     workers: int | None,
     trust_submissions: bool,
     assignment: str | None,
+    scheduler: str | None,
+    cluster: str | None,
 ) -> None:
     """Grade a class: SUBMISSIONS/<student_id>/<exercise>.py, hidden tests included.
 
@@ -70,7 +87,10 @@ def grade(
       dlgrade grade submissions/ --out grades/ --workers 4
       dlgrade grade submissions/ --out grades/ --assignment assignments/week3.yaml
       dlgrade grade nbcourse/submitted/ --out grades/ --assignment week3
+      dlgrade grade submissions/ --out grades/ --cluster slurm:cluster.yaml
     """
+    import contextlib
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -80,6 +100,7 @@ def grade(
         TimeRemainingColumn,
     )
 
+    from grader.errors import UserError
     from grader.instructor.assignment import load_assignment
     from grader.instructor.grade import grade_class, protected_for_class, students_in
     from grader.sandbox.isolation import detect, require
@@ -94,8 +115,19 @@ def grade(
     ):
         policy = load_assignment(Path(assignment), course, check_quiz=False)
         folder = policy.name
-    isolation = detect(protected_for_class(course, out))
-    require(isolation, "bubblewrap", "grading a class", trust_submissions)
+    target = None
+    if scheduler or cluster:  # Dask only then: the local pool imports none of it
+        from grader.instructor.cluster import open_cluster, parse_target
+
+        target = parse_target(scheduler, cluster)
+        if workers is not None:
+            raise UserError(
+                "--workers sizes the local pool; a cluster's size is its own (local:N, or the "
+                "jobs or workers of its cluster.yaml)"
+            )
+    else:
+        isolation = detect(protected_for_class(course, out))
+        require(isolation, "bubblewrap", "grading a class", trust_submissions)
     err = Console(stderr=True)
     columns = (
         TextColumn("grading"),
@@ -104,7 +136,12 @@ def grade(
         TextColumn("{task.fields[rate]}"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err, transient=False) as bar:
+    with contextlib.ExitStack() as stack:
+        dispatch = None
+        if target is not None:
+            dispatch = stack.enter_context(open_cluster(target))
+            click.echo(dispatch.describe(), err=True)
+        bar = stack.enter_context(Progress(*columns, console=err, transient=False))
         task = bar.add_task("grading", total=None, rate="")
         start: list[float] = []
 
@@ -127,6 +164,7 @@ def grade(
             trusted=trust_submissions,
             assignment=folder,
             policy=policy,
+            dispatch=dispatch,
         )
     for note in summary["notes"]:
         click.echo(f"note: {note}", err=True)

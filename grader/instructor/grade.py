@@ -21,10 +21,10 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from grader.course import Course
 from grader.errors import GraderError, UserError
@@ -65,10 +65,33 @@ class Setting:
     run_pid: int
 
 
+class Dispatch(Protocol):
+    """Where a run's pairs are graded when not in this machine's process pool (the default, which
+    imports nothing of this): a Dask cluster (cluster.py). Results come back to the caller, which
+    stays the only writer of the ledger and the files."""
+
+    def isolation(self, trusted: bool) -> Isolation:
+        """The level the run records, and requires of every process that grades for it."""
+        ...
+
+    def references(
+        self, course: Course, setting: Setting, tasks: list[Task]
+    ) -> Generator[tuple[Task, dict[str, Any]], None, None]:
+        """The reference solutions' results; GraderError if one ends its grading process."""
+        ...
+
+    def grade(
+        self, course: Course, setting: Setting, tasks: list[Task]
+    ) -> Generator[tuple[Task, dict[str, Any]], None, None]:
+        """Each task's result as it arrives; a submission that keeps ending its grading process
+        gets an error result, and the run goes on."""
+        ...
+
+
 _SETTING: Setting | None = None
 _COURSE: Course | None = None
-_REGISTRIES: dict[str, Any] = {}
-_MAX: dict[str, list[Any]] = {}
+_REGISTRIES: dict[tuple[Path, str], Any] = {}  # by (solutions folder, exercise)
+_MAX: dict[tuple[Path, str], list[Any]] = {}
 
 
 def _init_worker(setting: Setting) -> None:
@@ -121,12 +144,13 @@ def missing_result(course: Course, exercise: str, reason: str) -> dict[str, Any]
     """The result of a submission with nothing to grade: every test an error, 0 points."""
     from grader.engine.runner import collect_graders
 
-    if exercise not in _MAX:
-        _MAX[exercise] = collect_graders(course.solution_tests(exercise), exercise)
+    known = (course.solutions_dir, exercise)
+    if known not in _MAX:
+        _MAX[known] = collect_graders(course.solution_tests(exercise), exercise)
     return {
         "exercise": exercise,
         "score": 0.0,
-        "max_score": float(sum(t.max_score for t in _MAX[exercise])),
+        "max_score": float(sum(t.max_score for t in _MAX[known])),
         "tests": [
             {
                 "name": t.name,
@@ -138,7 +162,7 @@ def missing_result(course: Course, exercise: str, reason: str) -> dict[str, Any]
                 "hidden": t.hidden,
                 "output": "",
             }
-            for t in _MAX[exercise]
+            for t in _MAX[known]
         ],
     }
 
@@ -162,15 +186,16 @@ def grade_file(
     from grader.engine.runner import run_graders
     from grader.engine.seeding import seed_for_student
 
-    if exercise not in _REGISTRIES:
-        _REGISTRIES[exercise] = registry_for(course.solutions_dir, exercise)
+    known = (course.solutions_dir, exercise)
+    if known not in _REGISTRIES:
+        _REGISTRIES[known] = registry_for(course.solutions_dir, exercise)
     result = run_graders(
         course.solution_tests(exercise),
         path,
         exercise=exercise,
         seed=seed_for_student(student, secret),
         hidden_included=True,
-        mistakes=_REGISTRIES[exercise],
+        mistakes=_REGISTRIES[known],
         isolation=isolation,
         shown_as=shown_as,
         time_budget=course.time_budget if budget is None else budget,
@@ -183,10 +208,17 @@ def grade_file(
 
 
 def grade_student(tasks: list[Task]) -> list[tuple[Task, dict[str, Any]]]:
-    """(student, exercise) pairs of one student, in a grading process, each in a fresh sandbox
-    (nothing one exercise's code leaves behind is seen by another's tests)."""
+    """(student, exercise) pairs of one student, in a grading process of the pool."""
     course, setting = _COURSE, _SETTING
     assert course is not None and setting is not None
+    return grade_tasks(course, setting, tasks)
+
+
+def grade_tasks(
+    course: Course, setting: Setting, tasks: list[Task]
+) -> list[tuple[Task, dict[str, Any]]]:
+    """(student, exercise) pairs, each in a fresh sandbox (nothing one exercise's code leaves
+    behind is seen by another's tests): what a grading process does, of the pool or a cluster."""
     done = []
     with tempfile.TemporaryDirectory(prefix="dlgrade-staged-") as tmp:
         for task in tasks:
@@ -286,10 +318,12 @@ def grade_class(
     assignment: str | None = None,
     policy: Assignment | None = None,
     budget: float | None = None,
+    dispatch: Dispatch | None = None,
 ) -> dict[str, Any]:
     """Grades what is missing or stale, then writes the output files; a summary dict. Refuses
     (UserError) below the bubblewrap isolation level unless ``trusted``; stops (GraderError)
-    when a reference scores below full marks or a grader's own code fails."""
+    when a reference scores below full marks or a grader's own code fails. ``dispatch``: where
+    the pairs are graded (default: a pool of ``workers`` processes on this machine)."""
     from grader.instructor.outputs import write_outputs
     from grader.instructor.secret import class_secret
     from grader.sandbox.isolation import detect, require
@@ -301,8 +335,11 @@ def grade_class(
     chosen = (
         [course.require_exercise(e) for e in exercises] if exercises else list(course.exercises)
     )
-    isolation = detect(protected_for_class(course, out))
-    require(isolation, "bubblewrap", "grading a class", trusted)
+    if dispatch is None:
+        isolation = detect(protected_for_class(course, out))
+        require(isolation, "bubblewrap", "grading a class", trusted)
+    else:
+        isolation = dispatch.isolation(trusted)
     secret = class_secret(course)
     budget = course.time_budget if budget is None else budget
     setting = Setting(str(course.root), isolation, secret, budget, os.getpid())
@@ -334,12 +371,30 @@ def grade_class(
             todo.remove(task)
         started = time.perf_counter()
         workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-        _check_references(course, sorted({t.exercise for t in todo}), setting, workers, ledger)
+        exercises_todo = sorted({t.exercise for t in todo})
+        if dispatch is None:
+            _check_references(
+                course,
+                exercises_todo,
+                setting,
+                ledger,
+                lambda refs: _pool_round_simple(refs, workers, setting),
+            )
+            run = _run_pool(todo, workers, setting, ledger)
+        else:
+            _check_references(
+                course,
+                exercises_todo,
+                setting,
+                ledger,
+                lambda refs: dispatch.references(course, setting, refs),
+            )
+            run = dispatch.grade(course, setting, todo)
         finished = len(tasks) - len(todo)
         if progress:
             progress(finished, len(tasks))
         faults: list[str] = []  # grader errors: never recorded, so regraded once fixed
-        with contextlib.closing(_run_pool(todo, workers, setting, ledger)) as graded:
+        with contextlib.closing(run) as graded:
             for task, result in graded:
                 fault = grader_fault(task, result)
                 if fault is not None:
@@ -468,7 +523,11 @@ def _note_faults(out: Path, faults: list[str]) -> None:
 
 
 def _check_references(
-    course: Course, exercises: list[str], setting: Setting, workers: int, ledger: Ledger
+    course: Course,
+    exercises: list[str],
+    setting: Setting,
+    ledger: Ledger,
+    grade: Callable[[list[Task]], Generator[tuple[Task, dict[str, Any]], None, None]],
 ) -> None:
     """Grades the reference solution of each exercise with the hidden tests, as a student; below
     full marks the graders are wrong, and the run stops before any student is graded. A passed
@@ -488,22 +547,23 @@ def _check_references(
         tasks.append(Task(REFERENCE, exercise, f"solutions/{exercise}.py", content, None, (), key))
     if not tasks:
         return
-    for task, result in _pool_round_simple(tasks, workers, setting):
-        _stop_on_grader_errors(task, result)
-        failing = [t for t in result["tests"] if t["status"] != "passed"]
-        if failing:
-            listed = "; ".join(f"{t['name']}: {t['message']}" for t in failing[:3])
-            raise GraderError(
-                f"the reference solution of {task.exercise} scores {result['score']:g} / "
-                f"{result['max_score']:g} with the hidden tests, so the graders are wrong; no "
-                f"student was graded (failing: {listed})"
-            )
-        ledger.reference_passed(task.exercise, task.key.to_json())
+    with contextlib.closing(grade(tasks)) as results:
+        for task, result in results:
+            _stop_on_grader_errors(task, result)
+            failing = [t for t in result["tests"] if t["status"] != "passed"]
+            if failing:
+                listed = "; ".join(f"{t['name']}: {t['message']}" for t in failing[:3])
+                raise GraderError(
+                    f"the reference solution of {task.exercise} scores {result['score']:g} / "
+                    f"{result['max_score']:g} with the hidden tests, so the graders are wrong; "
+                    f"no student was graded (failing: {listed})"
+                )
+            ledger.reference_passed(task.exercise, task.key.to_json())
 
 
 def _pool_round_simple(
     tasks: list[Task], workers: int, setting: Setting
-) -> Iterator[tuple[Task, dict[str, Any]]]:
+) -> Generator[tuple[Task, dict[str, Any]], None, None]:
     with contextlib.closing(_pool_round([[t] for t in tasks], workers, setting, None)) as rounds:
         lost: list[list[Task]] = []
         try:
