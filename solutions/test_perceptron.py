@@ -58,23 +58,6 @@ def update_ref(w, b, x, y, lr):
 
 
 @oracle
-def train_ref(X, y, epochs, lr):
-    w = torch.zeros(X.shape[1], dtype=X.dtype, device=X.device)
-    b = 0.0
-    for epoch in range(1, epochs + 1):
-        clean = True
-        for i in range(X.shape[0]):
-            error = int(y[i]) - int(X[i] @ w + b > 0)
-            if error:
-                clean = False
-                w = w + lr * error * X[i]
-                b = b + lr * error
-        if clean:
-            return w, b, epoch
-    return w, b, epochs
-
-
-@oracle
 def multiclass_predict_ref(W, b, X):
     return torch.argmax(X @ W + b, dim=1)  # documented: the first maximal index
 
@@ -101,8 +84,11 @@ def integer_data(rng, n, d, low=-4, high=4):
 
 
 def separable_data(rng, epochs=50):
-    """Integer data separated with a margin by a random integer hyperplane, learnable within `epochs`."""
-    for _ in range(100):
+    """Integer data separated with a margin by a random integer hyperplane, learnable within
+    `epochs`: by Novikoff's theorem the perceptron, started from zeros, makes at most
+    (R |(w, b)| / margin)^2 mistakes on it (R the largest |(x, 1)|), and every epoch before the
+    clean one makes at least one."""
+    for _ in range(1000):
         d = int(rng.integers(2, 5))
         w_true = rng.integers(-3, 4, size=d).astype(np.float64)
         if not w_true.any():
@@ -117,7 +103,10 @@ def separable_data(rng, epochs=50):
             for sign in (1, -1)
             for b in (-1.0, 0.0, 1.0)
         ]
-        if 0 < y.sum() < len(y) and not any(trivial) and train_ref(X, y, epochs, 1.0)[2] < epochs:
+        margin = np.min(np.abs(X @ w_true + b_true))
+        radius2 = np.max(np.sum(X**2, axis=1)) + 1.0
+        mistakes = radius2 * (w_true @ w_true + b_true**2) / margin**2
+        if 0 < y.sum() < len(y) and not any(trivial) and mistakes + 1 < epochs:
             return X, y
     raise RuntimeError("could not draw separable data")  # pragma: no cover
 
@@ -219,6 +208,23 @@ def test_multiclass_update_on_a_mistake(student, rng):
 
 
 ### BEGIN HIDDEN TESTS
+@oracle
+def train_ref(X, y, epochs, lr):
+    w = torch.zeros(X.shape[1], dtype=X.dtype, device=X.device)
+    b = 0.0
+    for epoch in range(1, epochs + 1):
+        clean = True
+        for i in range(X.shape[0]):
+            error = int(y[i]) - int(X[i] @ w + b > 0)
+            if error:
+                clean = False
+                w = w + lr * error * X[i]
+                b = b + lr * error
+        if clean:
+            return w, b, epoch
+    return w, b, epochs
+
+
 def xor_data(rng):
     """The four corners of a square labelled by XOR, shifted and scaled by small integers, in random order."""
     corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
