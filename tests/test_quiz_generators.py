@@ -4,6 +4,7 @@ draws a figure is checked against the same function in torch."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from fractions import Fraction
@@ -304,3 +305,20 @@ def test_generator_answer_matches_an_independent_computation(name: str) -> None:
                     seed,
                     out["choices"],
                 )
+
+
+def test_transposed_convolutions_grow_the_map_and_name_only_slips_that_apply() -> None:
+    """A decoder that shrinks its map, a choice of width 1, or "dropping the padding" named as a
+    slip where every padding is 0: each was found by a reviewer."""
+    from grader.quiz.generators import transposed_conv_output_size
+    from grader.quiz.multistep import _chain_sizes, transposed_conv_chain
+
+    for seed in range(300):
+        q = transposed_conv_chain(random.Random(seed))
+        n0, layers = q["data"]["n0"], q["data"]["layers"]
+        sizes = [n0, *_chain_sizes(n0, layers)]
+        assert all(b >= a for a, b in itertools.pairwise(sizes)) and sizes[-1] > n0, (seed, sizes)
+        assert "1" not in q["choices"] and len(set(q["choices"])) == 4, (seed, q["choices"])
+        assert ("padding" in q["explanation"]) == any(p for _, _, p in layers), seed
+        q = transposed_conv_output_size(random.Random(seed))
+        assert ("padding are" in q["explanation"]) == bool(q["data"]["p"]), seed

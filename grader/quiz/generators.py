@@ -317,8 +317,8 @@ def transposed_conv_output_size(rng: random.Random) -> dict[str, Any]:
     wrongs = [
         (n + 2 * p - k) // s + 1,
         n * s,
-        (n - 1) * s + k,
-        (n - 1) * s - p + k,
+        (n - 1) * s + k if p else None,  # the padding forgotten
+        (n - 1) * s - p + k if p else None,  # padded on one side only
         n * s - 2 * p + k,
     ]
     choices, answer = _numeric(rng, out, wrongs, "{:d}")
@@ -329,7 +329,8 @@ def transposed_conv_output_size(rng: random.Random) -> dict[str, Any]:
         answer,
         f"A transposed convolution inverts the shape rule of a convolution: "
         f"$(n - 1) s - 2p + k$ = $({n} - 1)\\cdot{s} - 2\\cdot{p} + {k}$ = {out}. "
-        "Using the convolution formula instead shrinks the input; forgetting the padding or the −1 are the usual slips.",
+        "Using the convolution formula instead shrinks the input; forgetting the −1"
+        + (" or the padding are the usual slips." if p else " is the usual slip."),
         n=n,
         k=k,
         s=s,
@@ -915,8 +916,9 @@ def attention_scale(rng: random.Random) -> dict[str, Any]:
 @generator("normalized_adjacency", calculator=True)
 def normalized_adjacency(rng: random.Random) -> dict[str, Any]:
     n = 4
-    edges = set()
-    while len(edges) < rng.randint(3, 5):
+    edges: set[tuple[int, int]] = set()
+    wanted = rng.randint(3, 5)
+    while len(edges) < wanted:
         a, b = rng.sample(range(n), 2)
         edges.add((min(a, b), max(a, b)))
     adj = [[0] * n for _ in range(n)]

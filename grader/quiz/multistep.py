@@ -190,18 +190,29 @@ def cnn_shapes_params(rng: random.Random) -> dict[str, Any]:
 @generator("transposed_conv_chain", concept="a chain of transposed convolutions")
 def transposed_conv_chain(rng: random.Random) -> dict[str, Any]:
     """A decoder of three ConvTranspose2d layers, as in a DCGAN generator: the output width."""
-    n0 = rng.choice([1, 2, 3, 4])
-    layers = [(rng.choice([3, 4, 5]), rng.choice([1, 2, 2]), rng.choice([0, 1])) for _ in range(3)]
-    if all(s == 1 for _, s, _ in layers):
-        layers[1] = (4, 2, 1)
+    while True:  # a decoder: no layer shrinks the map, and the three together grow it
+        n0 = rng.choice([1, 2, 3, 4])
+        layers = [
+            (rng.choice([3, 4, 5]), rng.choice([1, 2, 2]), rng.choice([0, 1])) for _ in range(3)
+        ]
+        if all(s == 1 for _, s, _ in layers):
+            layers[1] = (4, 2, 1)
+        sizes = [n0, *_chain_sizes(n0, layers)]
+        if all(b >= a for a, b in itertools.pairwise(sizes)) and sizes[-1] > n0:
+            break
     n = n0
-    conv_rule, no_minus_one, no_pad = n0, n0, n0
+    conv_rule: int | None = n0  # None once the convolution formula leaves nothing of the map
+    no_minus_one, no_pad = n0, n0
     for k, s, p in layers:
         n = (n - 1) * s - 2 * p + k
-        conv_rule = max(1, (conv_rule + 2 * p - k) // s + 1)
+        if conv_rule is not None:
+            shrunk = (conv_rule + 2 * p - k) // s + 1
+            conv_rule = shrunk if shrunk >= 2 else None
         no_minus_one = no_minus_one * s - 2 * p + k
         no_pad = (no_pad - 1) * s + k
-    wrongs = [no_minus_one, no_pad, conv_rule, n0 * math.prod(s for _, s, _ in layers)]
+    padded = any(p for _, _, p in layers)
+    wrongs = [no_minus_one, no_pad if padded else None, conv_rule]
+    wrongs.append(n0 * math.prod(s for _, s, _ in layers))
     choices, answer = _numeric(rng, n, wrongs, "{:d}")
     chain = ", then ".join(
         f"`ConvTranspose2d(kernel_size={k}, stride={s}, padding={p})`" for k, s, p in layers
@@ -213,8 +224,8 @@ def transposed_conv_chain(rng: random.Random) -> dict[str, Any]:
         answer,
         "Each transposed convolution maps $n$ to $(n - 1)s - 2p + k$: "
         + " → ".join([str(n0)] + [str(v) for v in _chain_sizes(n0, layers)])
-        + ". Using the convolution formula shrinks the map instead; dropping the −1 or the "
-        "padding are the usual slips.",
+        + ". Using the convolution formula shrinks the map instead; dropping the −1"
+        + (" or the padding are the usual slips." if padded else " is the usual slip."),
         n0=n0,
         layers=layers,
         value=n,
