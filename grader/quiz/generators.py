@@ -478,7 +478,7 @@ def matmul_shape(rng: random.Random) -> dict[str, Any]:
         choices,
         answer,
         f"`@` multiplies the last two axes, ({n}, {k}) by ({k}, {m}) gives ({n}, {m}), the inner {k} disappears, "
-        f"and the leading batch axis {b} is broadcast: {correct}.",
+        f"and `B` is broadcast over the leading batch axis {b}: {correct}.",
         shapes=[[b, n, k], [k, m]],
         value=[b, n, m],
     )
@@ -486,20 +486,32 @@ def matmul_shape(rng: random.Random) -> dict[str, Any]:
 
 @generator("cross_entropy_value", calculator=True)
 def cross_entropy_value(rng: random.Random) -> dict[str, Any]:
-    logits = [rng.randint(-2, 3) for _ in range(3)]
-    y = rng.randrange(3)
-    lse = math.log(sum(math.exp(z) for z in logits))
-    value = lse - logits[y]
-    p = math.exp(logits[y] - lse)
-    wrongs = [-math.log(1 / 3), 1 - p, -logits[y] + max(logits), -math.log10(p), lse]
-    choices, answer = _numeric(rng, value, wrongs, "{:.3f}")
+    while True:  # below p = 0.6, -log p and 1 - p differ enough to tell apart
+        logits = [rng.randint(-2, 3) for _ in range(3)]
+        y = rng.randrange(3)
+        lse = math.log(sum(math.exp(z) for z in logits))
+        value = lse - logits[y]
+        p = math.exp(logits[y] - lse)
+        if len(set(logits)) > 1 and p <= 0.6:
+            break
+    slips = [  # each distractor and the slip that gives it
+        (math.log(3), "$\\log 3$ is the loss of a uniform prediction, whatever the logits"),
+        (1 - p, "$1 - p_y$ is not a logarithm"),
+        (max(logits) - logits[y], "the largest logit minus $z_y$ drops the log-sum-exp"),
+        (-math.log10(p), "a base-10 log gives $-\\log_{10} p_y$"),
+        (lse, "$\\log \\sum_j e^{z_j}$ alone forgets to subtract $z_y$"),
+    ]
+    choices, answer = _numeric(rng, value, [w for w, _ in slips], "{:.3f}")
+    named = [why for w, why in slips if f"{w:.3f}" in choices and f"{w:.3f}" != choices[answer]]
     z = ", ".join(map(str, logits))
+    ordinal = ("first", "second", "third")[y]
     return _question(
-        f"Logits $z = ({z})$, true class {y + 1}. What is the cross-entropy loss $-\\log \\mathrm{{softmax}}(z)_{{{y + 1}}}$ (natural log)?",
+        f"Logits $z = ({z})$; the true class is the {ordinal} one (its logit is {logits[y]}). What "
+        "is the cross-entropy loss $-\\log \\mathrm{softmax}(z)_y$ (natural log)?",
         choices,
         answer,
-        f"$-\\log p_y = \\log \\sum_j e^{{z_j}} - z_y$ = {lse:.3f} {_minus(logits[y])} = {value:.3f}. "
-        "Forgetting the log-sum-exp, using $1 - p$ or a base-10 log are the usual slips.",
+        f"$-\\log p_y = \\log \\sum_j e^{{z_j}} - z_y$ = {lse:.3f} {_minus(logits[y])} = {value:.3f}."
+        + (" Among the other choices: " + "; ".join(named) + "." if named else ""),
         logits=logits,
         y=y,
         value=value,
