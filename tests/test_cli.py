@@ -289,7 +289,7 @@ def test_ctrl_c_during_a_check_says_interrupted_and_exits_130(monkeypatch) -> No
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "check", interrupted)
+    monkeypatch.setattr(runner, "run_check", interrupted)
     result = run("check", "softmax")
     assert result.exit_code == 130
     assert "interrupted" in result.output and "grader problem" not in result.output
