@@ -43,14 +43,13 @@ from grader.runtime.zygote import (
     prctl,
 )
 from grader.sandbox.bwrap import RUNTIME, SITE, WORK, sandbox_command
-from grader.sandbox.interpreter import clean_environment, unprivileged_interpreter
+from grader.sandbox.interpreter import clean_environment, interpreter, unprivileged_interpreter
 from grader.sandbox.isolation import (
     Isolation,
     allowed_packages,
     bwrap,
     detect,
     forget_bwrap,
-    interpreter,
 )
 from grader.sandbox.limits import WATCHDOG, Cgroup, Limits, process_tree
 from grader.sandbox.uids import SandboxUid, remove_files_of
