@@ -206,7 +206,9 @@ def check(
       dlgrade check --all
       dlgrade check softmax --solution        (instructors)
     """
-    from grader.engine.plan import plan_check, start_early
+    from grader.engine.plan import plan_check
+    from grader.engine.seeding import default_seed
+    from grader.engine.session import start_check
 
     course = app.course()
     if as_student is not None:
@@ -224,22 +226,16 @@ def check(
     if exercise is None:
         raise UserError("name the exercise to check (dlgrade list shows them), or use --all")
     plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
-    start_early(plan, seed, use_cache=not no_cache)  # runs while pytest and the graders load
+    seed = default_seed() if seed is None else seed
+    # the sandbox and the reference process start now, and run while pytest and the graders load
+    with start_check(plan, seed, use_cache=not no_cache) as session:
+        from grader.engine.runner import run_check
 
-    from grader.engine.runner import check as run_check
+        wanted = frozenset({"learning_curve"}) if plot is not None else frozenset()
+        result = run_check(course, plan, session, seed=seed, wanted_artifacts=wanted)
+
     from grader.progress import record_check
 
-    wanted = frozenset({"learning_curve"}) if plot is not None else frozenset()
-    result = run_check(
-        course,
-        exercise,
-        path=path,
-        solution=solution,
-        hidden=hidden,
-        seed=seed,
-        wanted_artifacts=wanted,
-        use_cache=not no_cache,
-    )
     if not solution and not hidden:
         record_check(result, path if path is not None else course.stub(exercise))
     plot_error = _write_plot(result, plot) if plot is not None else None
@@ -289,14 +285,14 @@ def _check_all(
     use_cache: bool,
 ) -> None:
     """`dlgrade check --all`: every exercise, one report each, then the course total."""
-    from grader.engine.runner import check as run_check
+    from grader.engine.runner import check as check_exercise
     from grader.progress import record_check
     from grader.report import render_check, render_course
 
     results = []
     out = console()
     for name in course.exercises:
-        result = run_check(
+        result = check_exercise(
             course, name, solution=solution, hidden=hidden, seed=seed, use_cache=use_cache
         )
         if not solution and not hidden:

@@ -2,6 +2,11 @@
 
 Torch is imported the first time an oracle runs, never before: a grader module
 can be collected (``dlgrade list``) without paying for it.
+
+An oracle runs in this process unless a grading run is on: the engine's plugin then hands each
+test the run's :class:`~grader.engine.session.CheckSession` (:func:`oracles_from`), which answers
+the calls from its reference cache or its reference process. This module imports nothing of the
+engine: the engine depends on it, never the other way round.
 """
 
 from __future__ import annotations
@@ -9,8 +14,10 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,24 +45,45 @@ torch = LazyModule("torch")
 F = LazyModule("torch.nn.functional")
 nn = LazyModule("torch.nn")
 
-_device: str | None = None
 
-
-def grading_device() -> str:
+def resolve_device() -> str:
     """``cuda`` where PyTorch sees a GPU, else ``cpu``; ``$DLGRADE_DEVICE`` overrides."""
-    global _device
     wanted = os.environ.get("DLGRADE_DEVICE", "").strip().lower()
-    if _device is not None and (not wanted or wanted == _device):
-        return _device
     if wanted:
         if wanted not in ("cpu", "cuda") and not wanted.startswith("cuda:"):
             raise UserError(f"DLGRADE_DEVICE={wanted!r}: use cpu or cuda")
         if wanted.startswith("cuda") and not torch.cuda.is_available():
             raise UserError(f"DLGRADE_DEVICE={wanted}, but PyTorch sees no CUDA GPU")
-        _device = wanted
-    else:
-        _device = "cuda" if torch.cuda.is_available() else "cpu"
-    return _device
+        return wanted
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class OracleRunner(Protocol):
+    """What answers the oracle calls of a grading run (the engine's CheckSession)."""
+
+    @property
+    def device(self) -> str: ...
+
+    def run_oracle(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any: ...
+
+
+_runner: ContextVar[OracleRunner | None] = ContextVar("dlgrade_oracle_runner", default=None)
+
+
+@contextmanager
+def oracles_from(runner: OracleRunner | None) -> Iterator[None]:
+    """Oracles called inside the block (a test of a grading run) go to ``runner``."""
+    token = _runner.set(runner)
+    try:
+        yield
+    finally:
+        _runner.reset(token)
+
+
+def grading_device() -> str:
+    """The device the oracles run on: the grading run's, else :func:`resolve_device`'s."""
+    runner = _runner.get()
+    return runner.device if runner is not None else resolve_device()
 
 
 def to_torch(value: Any, device: str) -> Any:
@@ -81,26 +109,20 @@ def to_numpy(value: Any) -> Any:
     return value
 
 
+def run_here(fn: Callable[..., Any], args: tuple, kwargs: dict, device: str) -> Any:
+    """``fn`` run in this process on ``device``: NumPy in, tensors to it, NumPy out."""
+    return to_numpy(fn(*to_torch(args, device), **to_torch(kwargs, device)))
+
+
 def oracle(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Runs a PyTorch reference on NumPy inputs: arrays go in as tensors on the grading device
     (float64 stays float64, int64 stays int64), tensors come back as NumPy arrays."""
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from grader.engine import cache, oracle_host  # engine/cache.py, engine/oracle_host.py
-
-        key = cache.key_for(fn, args, kwargs)
-        if key is not None:
-            found, value = cache.lookup(key)
-            if found:
-                return value  # torch is not even imported
-        host = oracle_host.current()
-        done, result = host.call(fn, args, kwargs) if host is not None else (False, None)
-        if not done:
-            device = grading_device()
-            result = to_numpy(fn(*to_torch(args, device), **to_torch(kwargs, device)))
-        if key is not None:
-            cache.store(key, result)
-        return result
+        runner = _runner.get()
+        if runner is None:
+            return run_here(fn, args, kwargs, resolve_device())
+        return runner.run_oracle(fn, args, kwargs)
 
     return run

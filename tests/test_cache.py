@@ -20,8 +20,8 @@ from grader.engine.runner import run_graders
 TORCH_CHECK = """
 import sys, atexit
 import grader.engine.oracle_host as host
-started, start = [], host.start
-host.start = lambda: (started.append(1), start())[1]
+started, start = [], host.OracleHost.__init__
+host.OracleHost.__init__ = lambda self: (started.append(1), start(self))[1]
 atexit.register(lambda: print(("TORCH" if "torch" in sys.modules else "NO-TORCH")
     + (" HOST" if started else " NO-HOST"), file=sys.stderr))
 from grader.cli import main
@@ -77,7 +77,7 @@ def test_the_reference_process_gives_the_references_computed_here(tmp_path: Path
     from test_mistakes import MISTAKES, as_submission_function
 
     from grader.course import Course
-    from grader.engine import oracle_host
+    from grader.engine.session import CheckSession
 
     course = Course.load(REPO)
     exercise, mistake = next((e, m) for e, m in MISTAKES if e == "conv")
@@ -91,21 +91,19 @@ def test_the_reference_process_gives_the_references_computed_here(tmp_path: Path
     tests = course.solution_tests("conv")
     for submission in (course.solution("conv"), wrong):
         here = run_graders(tests, submission, exercise="conv", seed=4).to_json()
-        host = oracle_host.start()
-        try:
-            there = run_graders(tests, submission, exercise="conv", seed=4).to_json()
+        with CheckSession() as session:
+            host = session.start_host()
+            there = run_graders(
+                tests, submission, exercise="conv", seed=4, session=session
+            ).to_json()
             assert host.answered > 0
-        finally:
-            oracle_host.stop()
         assert there == here
-    host = oracle_host.start()
-    try:
+    with CheckSession() as session:
+        host = session.start_host()
         assert host.proc is not None
         host.proc.kill()
-        broken = run_graders(tests, wrong, exercise="conv", seed=4).to_json()
-        assert host.answered == 0 and oracle_host.current() is None
-    finally:
-        oracle_host.stop()
+        broken = run_graders(tests, wrong, exercise="conv", seed=4, session=session).to_json()
+        assert host.answered == 0 and session.host is None
     assert broken == here
 
 

@@ -240,7 +240,6 @@ def test_the_quiz_json_matches_its_schema(tmp_path) -> None:
     jsonschema.validate(data, schema("quiz"))
 
 
-
 def test_check_all_grades_every_exercise_and_gives_the_course_total() -> None:
     result = run("check", "--all", "--seed", "2")
     assert result.exit_code == 1
@@ -289,7 +288,7 @@ def test_ctrl_c_during_a_check_says_interrupted_and_exits_130(monkeypatch) -> No
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "check", interrupted)
+    monkeypatch.setattr(runner, "run_check", interrupted)
     result = run("check", "softmax")
     assert result.exit_code == 130
     assert "interrupted" in result.output and "grader problem" not in result.output

@@ -1,6 +1,6 @@
 """The package's layering: the worker-side runtime imports nothing else of the package, the
-sandbox nothing of the engine or the tools above it, and no module reaches another through a
-try/except dual import."""
+sandbox nothing of the engine or the tools above it, no two modules import each other, and no
+module reaches another through a try/except dual import."""
 
 from __future__ import annotations
 
@@ -37,6 +37,86 @@ def test_the_sandbox_depends_on_no_layer_above_it(path: Path) -> None:
     above = ("grader.engine", "grader.instructor", "grader.quiz", "grader.cli", "grader.report")
     for line, module, _ in _imports(path):
         assert not module.startswith(above), f"{path.name}:{line} imports {module}"
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_only(tree: ast.Module) -> set[ast.AST]:
+    """The import statements under ``if TYPE_CHECKING:``: annotations only, never run."""
+    found: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in (
+            "TYPE_CHECKING",
+            "typing.TYPE_CHECKING",
+        ):
+            for stmt in node.body:
+                found |= set(ast.walk(stmt))
+    return found
+
+
+def module_imports(package: Path) -> dict[str, set[str]]:
+    """Each module of ``package`` -> the modules of the package it imports when it runs: at the
+    top or inside a function, absolute or relative (``from grader.engine import cache`` imports
+    grader.engine.cache); the imports under ``if TYPE_CHECKING:`` are left out."""
+    root = package.parent
+    files = {_module_name(p, root): p for p in package.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = _type_checking_only(tree)
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(tree):
+            if node in skip:
+                continue
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names if alias.name in files}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = here.split(".")
+                    parts = parts[: len(parts) - (node.level - 1)]
+                    base = ".".join(parts + ([base] if base else []))
+                for alias in node.names:
+                    if f"{base}.{alias.name}" in files:
+                        found.add(f"{base}.{alias.name}")
+                    elif base in files:
+                        found.add(base)
+        graph[name] = found - {name}
+    return graph
+
+
+def mutual_imports(package: Path) -> list[tuple[str, str]]:
+    """The pairs of modules of ``package`` that import each other."""
+    graph = module_imports(package)
+    return sorted(
+        (a, b) for a, deps in graph.items() for b in deps if a < b and a in graph.get(b, set())
+    )
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Dependencies point one way: where a imports b, b does not import a, not even inside a
+    function (grader/oracle.py and grader/engine/oracle_host.py once did)."""
+    assert mutual_imports(PACKAGE) == []
+
+
+def test_the_import_check_sees_imports_inside_functions(tmp_path: Path) -> None:
+    """The check above fails on a pair that imports each other only inside a function, and on
+    relative imports; it leaves out what only a type checker reads."""
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from pkg.sub import b\n")
+    (package / "sub" / "b.py").write_text("def f():\n    from .. import a\n")
+    (package / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import d\n"
+    )
+    (package / "d.py").write_text("def g():\n    import pkg.c\n")
+    assert mutual_imports(package) == [("pkg.a", "pkg.sub.b")]
 
 
 def _bound(nodes: list[ast.stmt]) -> set[str]:

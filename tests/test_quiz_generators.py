@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from grader.oracle import F, nn, torch  # lazy: torch is imported by the first test that uses it
-from grader.quiz.generators import GENERATORS
+from grader.quiz.catalog import GENERATORS
 
 SEEDS = range(500)
 META = "meta"  # shapes and parameter counts without allocating or initialising weights

@@ -7,6 +7,8 @@ then finds every reference on disk and never imports torch. A changed grader
 file changes every key. Only the student's own public check uses it: grading
 with hidden tests (`--hidden`, `--solution`, `dlgrade grade`, Gradescope) never
 reads a cache that a student could have written.
+
+The cache answers the oracles of one check through its CheckSession (engine/session.py).
 """
 
 from __future__ import annotations
@@ -14,25 +16,29 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 CACHE_VERSION = "1"
 
 
-def _graders_digest(graders: Path) -> str:
+def graders_digest(graders: Path) -> str:
+    """The part of every key that the grader file's content decides."""
     return hashlib.sha256(CACHE_VERSION.encode() + graders.read_bytes()).hexdigest()
 
 
-def _device() -> str:
+def device_label() -> str:
+    """The part of every key that the device decides: ``$DLGRADE_DEVICE`` as asked (``auto``
+    when unset), so that a key is known without importing torch."""
     return os.environ.get("DLGRADE_DEVICE", "auto").strip().lower() or "auto"
 
 
 def run_key(graders: Path, seed: int) -> str:
     """One check's references as a whole: the grader file's content, the seed and the device."""
-    return hashlib.sha256(f"{_graders_digest(graders)}\0{seed}\0{_device()}".encode()).hexdigest()
+    return hashlib.sha256(
+        f"{graders_digest(graders)}\0{seed}\0{device_label()}".encode()
+    ).hexdigest()
 
 
 class OracleCache:
@@ -69,6 +75,24 @@ class OracleCache:
             except sqlite3.Error:
                 pass
 
+    def key_for(
+        self, graders: str, fn: Callable[..., Any], args: tuple, kwargs: dict
+    ) -> str | None:
+        """The key of one oracle call (``graders``: :func:`graders_digest` of its grader file),
+        or None when the inputs are not plain data (the output is then not stored)."""
+        from grader.runtime import codec
+
+        try:
+            inputs = codec.encode([list(args), kwargs])
+        except TypeError:
+            self.not_stored += 1
+            return None
+        h = hashlib.sha256()
+        for part in (graders, fn.__qualname__, device_label()):
+            h.update(part.encode() + b"\0")
+        h.update(inputs)
+        return h.hexdigest()
+
     def get(self, key: str) -> tuple[bool, Any]:
         from grader.runtime import codec
 
@@ -99,46 +123,3 @@ class OracleCache:
 
     def close(self) -> None:
         self.db.close()
-
-
-_active: tuple[OracleCache, str] | None = None
-
-
-@contextmanager
-def active(cache: OracleCache, graders: Path) -> Iterator[OracleCache]:
-    """Oracles called inside the block use ``cache``, keyed by the content of ``graders``."""
-    global _active
-    previous, _active = _active, (cache, _graders_digest(graders))
-    try:
-        yield cache
-    finally:
-        _active = previous
-
-
-def key_for(fn: Callable[..., Any], args: tuple, kwargs: dict) -> str | None:
-    """The cache key of one oracle call, or None when no cache is active or the inputs are not
-    plain data."""
-    from grader.runtime import codec
-
-    if _active is None:
-        return None
-    try:
-        inputs = codec.encode([list(args), kwargs])
-    except TypeError:
-        _active[0].not_stored += 1
-        return None
-    h = hashlib.sha256()
-    for part in (_active[1], fn.__qualname__, _device()):
-        h.update(part.encode() + b"\0")
-    h.update(inputs)
-    return h.hexdigest()
-
-
-def lookup(key: str) -> tuple[bool, Any]:
-    assert _active is not None
-    return _active[0].get(key)
-
-
-def store(key: str, value: Any) -> None:
-    if _active is not None:
-        _active[0].put(key, value)

@@ -1,10 +1,11 @@
 """A process beside `dlgrade check` that imports torch while the check loads, then runs its oracles.
 
-On a 2-core laptop, importing torch (about 1.3 s) is most of a first `dlgrade check`. The check
-starts this process first thing, when it expects to need references (the reference cache has not
-seen this grader file, seed and device; engine/cache.py). The host imports torch and NumPy while
-the check imports pytest, loads the graders and boots the sandbox, on the other core; each
-``@oracle`` call then goes to it, its inputs and outputs in the sandbox's codec.
+On a 2-core laptop, importing torch (about 1.3 s) is most of a first `dlgrade check`. The check's
+CheckSession (engine/session.py) starts this process first thing, when it expects to need
+references (the reference cache has not seen this grader file, seed and device; engine/cache.py).
+The host imports torch and NumPy while the check imports pytest, loads the graders and boots the
+sandbox, on the other core; each ``@oracle`` call then goes to it, its inputs and outputs in the
+sandbox's codec.
 
 It is the grader's own code: it loads the grader file and runs its oracles on the inputs the
 graders made; no student code runs in it. A call it cannot answer (an input or output the codec
@@ -16,7 +17,6 @@ instead, exactly as without the host, so the results are the same either way.
 
 from __future__ import annotations
 
-import atexit
 import os
 import struct
 import subprocess
@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import IO, Any
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-
-_host: OracleHost | None = None
 
 
 class OracleHost:
@@ -78,6 +76,11 @@ class OracleHost:
         self.answered += 1
         return True, answer["value"]
 
+    @property
+    def alive(self) -> bool:
+        """Whether calls still go to the host (it has not failed or been stopped)."""
+        return self.proc is not None
+
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
@@ -89,26 +92,6 @@ class OracleHost:
                         stream.close()
                 except OSError:
                     pass
-
-
-def start() -> OracleHost:
-    """Starts the host for this process's check (one at a time)."""
-    global _host
-    if _host is None:
-        _host = OracleHost()
-        atexit.register(stop)
-    return _host
-
-
-def current() -> OracleHost | None:
-    return _host if _host is not None and _host.proc is not None else None
-
-
-def stop() -> None:
-    global _host
-    if _host is not None:
-        _host.stop()
-        _host = None
 
 
 def _read_frame(stream: IO[bytes]) -> Any:
@@ -133,13 +116,14 @@ def serve() -> None:
 
     import torch  # noqa: F401  (the point of this process: imported while the check loads)
 
-    from grader.oracle import grading_device, to_numpy, to_torch
+    from grader.oracle import resolve_device, run_here
     from grader.runtime import codec
 
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what an oracle prints must not end up in the answers
     requests = sys.stdin.buffer
     modules: dict[str, Any] = {}
+    device: str | None = None
     while True:
         try:
             request = _read_frame(requests)
@@ -159,10 +143,8 @@ def serve() -> None:
             for part in name.split("."):
                 target = getattr(target, part)
             fn = getattr(target, "__wrapped__", target)  # the oracle itself, not its cache wrapper
-            device = grading_device()
-            value = to_numpy(
-                fn(*to_torch(tuple(request["args"]), device), **to_torch(request["kwargs"], device))
-            )
+            device = device or resolve_device()
+            value = run_here(fn, tuple(request["args"]), request["kwargs"], device)
             data = codec.frame({"value": value})
         except BaseException:  # noqa: BLE001  (the check computes it itself, and sees the error)
             data = codec.frame({"failed": True})

@@ -1,7 +1,7 @@
 """What `dlgrade check` grades: the grader file and the submission its options choose.
 
 Light on purpose (no pytest, no NumPy): the command decides this first, so that the sandbox and
-the reference process can start while the rest loads.
+the reference process can start while the rest loads (engine/session.py `start_check`).
 """
 
 from __future__ import annotations
@@ -58,24 +58,3 @@ def plan_check(
     if not submission.is_file():
         raise UserError(f"no such file: {display_path(submission)}")
     return CheckPlan(exercise, tests, submission, hidden)
-
-
-def start_early(plan: CheckPlan, seed: int | None, use_cache: bool) -> None:
-    """What `dlgrade check` starts before it loads pytest and the graders, to run meanwhile on
-    the other core: the submission's sandbox, and the torch reference process unless the
-    reference cache already holds this check's references. Needs nothing heavy imported."""
-    from grader.engine import oracle_host
-    from grader.engine.cache import OracleCache, run_key
-    from grader.engine.seeding import default_seed
-    from grader.sandbox.process import prepare
-
-    prepare(plan.submission)
-    seed = default_seed() if seed is None else seed
-    if use_cache and not plan.hidden:
-        cache = OracleCache.default()
-        try:
-            if cache.is_complete(run_key(plan.tests, seed)):
-                return
-        finally:
-            cache.close()
-    oracle_host.start()

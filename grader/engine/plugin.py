@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +29,9 @@ from grader.engine.student import (
 )
 from grader.errors import display_path
 from grader.sandbox.backend import SandboxBackend
+
+if TYPE_CHECKING:
+    from grader.engine.session import CheckSession
 
 DEFAULT_TIME_LIMIT = 10.0  # seconds per call of a submission's function
 OUTPUT_CAP = 4000  # characters of a test's captured output kept in its result
@@ -81,13 +84,16 @@ class Artifacts:
 
 ENGINE_KEY = pytest.StashKey[EngineOptions]()
 STATE_KEY = pytest.StashKey[RunState]()
+SESSION_KEY = pytest.StashKey["CheckSession"]()  # the run's sandbox, references and device
 
 
 class EngineConfig:
-    """The plugin object the engine passes to ``pytest.main`` with its options."""
+    """The plugin object the engine passes to ``pytest.main`` with its options and the run's
+    CheckSession (engine/session.py)."""
 
-    def __init__(self, options: EngineOptions) -> None:
+    def __init__(self, options: EngineOptions, session: CheckSession | None = None) -> None:
         self.options = options
+        self.session = session
         self.config: pytest.Config | None = None
         self.interrupted = False  # Ctrl-C: pytest stops the run and returns, the engine re-raises
 
@@ -98,6 +104,8 @@ class EngineConfig:
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[ENGINE_KEY] = self.options
+        if self.session is not None:
+            config.stash[SESSION_KEY] = self.session
         self.config = config
 
     @property
@@ -140,6 +148,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _engine(config: pytest.Config) -> EngineOptions | None:
     return config.stash.get(ENGINE_KEY, None)
+
+
+def _session(config: pytest.Config) -> CheckSession | None:
+    return config.stash.get(SESSION_KEY, None)
 
 
 def _exercise_of(path: Path) -> str:
@@ -196,9 +208,18 @@ def dlgrade_submission(request: pytest.FixtureRequest) -> Iterator[tuple[Backend
     """The submission this grader module checks, loaded once per module, and the time budget
     its calls share."""
     options = _engine(request.config)
+    session = _session(request.config)
     if options is not None:
         shown = options.shown_as or display_path(options.submission)
-        backend = options.backend_factory(options.submission, shown)
+        prepared = (
+            session.take_sandbox(options.submission)
+            if session is not None and options.backend_factory is SandboxBackend
+            else None
+        )
+        if prepared is not None:  # the sandbox the check started while the graders loaded
+            backend: Backend = SandboxBackend(options.submission, shown, prepared=prepared)
+        else:
+            backend = options.backend_factory(options.submission, shown)
         budget = CallBudget(options.time_budget)
     else:
         test_file = Path(str(request.path))
@@ -252,11 +273,25 @@ def artifacts(request: pytest.FixtureRequest) -> Artifacts:
 
 
 @pytest.fixture(scope="session")
-def device() -> str:
+def device(request: pytest.FixtureRequest) -> str:
     """The device the torch oracles run on: ``cuda`` where there is a GPU, else ``cpu``."""
-    from grader.oracle import grading_device
+    session = _session(request.config)
+    if session is not None:
+        return session.device
+    from grader.oracle import resolve_device
 
-    return grading_device()
+    return resolve_device()
+
+
+# -- the oracles -------------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    """The test's ``@oracle`` calls (its fixtures' too) go to the run's CheckSession: from the
+    cache, the reference process, or computed here on its device (grader/oracle.py)."""
+    from grader.oracle import oracles_from
+
+    with oracles_from(_session(item.config)):
+        return (yield)
 
 
 # -- results -----------------------------------------------------------------------------------

@@ -12,20 +12,18 @@ from pathlib import Path
 import pytest
 
 from grader.course import Course
-from grader.engine import oracle_host
 from grader.engine.cache import OracleCache, run_key
-from grader.engine.cache import active as cache_active
 from grader.engine.mistakes import Registry, registry_for
-from grader.engine.plan import plan_check
+from grader.engine.plan import CheckPlan, plan_check
 from grader.engine.plugin import BackendFactory, EngineConfig, EngineOptions
 from grader.engine.results import ExerciseResult, TestResult
 from grader.engine.seeding import default_seed
+from grader.engine.session import CheckSession, open_check
 from grader.engine.student import DEFAULT_BUDGET, unload_submission_modules
 from grader.errors import GraderError, display_path
 from grader.generate.markers import hidden_lines
 from grader.sandbox.backend import SandboxBackend
 from grader.sandbox.isolation import Isolation, detect
-from grader.sandbox.process import close_prepared
 
 
 def _pytest_args(
@@ -63,9 +61,13 @@ def _pytest_args(
 
 
 def _run_pytest(
-    tests: Path, options: EngineOptions, extra: list[str], only: str | Sequence[str] | None = None
+    tests: Path,
+    options: EngineOptions,
+    extra: list[str],
+    only: str | Sequence[str] | None = None,
+    session: CheckSession | None = None,
 ) -> EngineConfig:
-    engine = EngineConfig(options)
+    engine = EngineConfig(options, session)
     before = set(sys.modules)
     err = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="dlgrade-") as tmp:
@@ -117,12 +119,15 @@ def run_graders(
     isolation: Isolation | None = None,
     shown_as: str | None = None,
     time_budget: float = DEFAULT_BUDGET,
+    session: CheckSession | None = None,
 ) -> ExerciseResult:
     """Grades ``submission`` with the grader file ``tests`` (or only its tests named ``only``);
     ``mistakes`` names known mistakes; ``oracle_cache`` (the student's loop only) keeps the
     torch references on disk; ``isolation``: the run's level, recorded in the result (where the
     submission runs in a sandbox); ``shown_as``: how messages name the submission (a class's
-    ``alice/softmax.py``); ``time_budget``: the seconds all its calls may take together."""
+    ``alice/softmax.py``); ``time_budget``: the seconds all its calls may take together;
+    ``session``: the run's sandbox, reference process, cache and device (by default a session of
+    its own, with ``oracle_cache``), which its caller closes."""
     tests = tests.resolve()
     options = EngineOptions(
         submission=submission.resolve(),
@@ -135,11 +140,13 @@ def run_graders(
         shown_as=shown_as,
         time_budget=time_budget,
     )
-    if oracle_cache is not None:
-        with cache_active(oracle_cache, tests):
-            engine = _run_pytest(tests, options, [], only)
+    if session is not None and oracle_cache is not None:
+        raise ValueError("give the reference cache to the session, not to run_graders")
+    if session is None:
+        with CheckSession(tests, oracle_cache) as own:
+            engine = _run_pytest(tests, options, [], only, own)
     else:
-        engine = _run_pytest(tests, options, [], only)
+        engine = _run_pytest(tests, options, [], only, session)
     state = engine.state
     if not state.order:
         raise GraderError(f"{display_path(tests)} has no tests")
@@ -187,37 +194,56 @@ def check(
     wanted_artifacts: frozenset[str] = frozenset(),
     use_cache: bool = True,
 ) -> ExerciseResult:
-    """`dlgrade check`: one exercise, one submission. The public check of a student keeps the
-    torch references in a cache (grader/engine/cache.py); a check with hidden tests never does."""
+    """`dlgrade check` in one call: plans it, opens its session, runs it (:func:`run_check`) and
+    closes the session (`dlgrade check --all`, and the tests)."""
     plan = plan_check(course, exercise, path=path, solution=solution, hidden=hidden)
-    seed = default_seed() if seed is None else seed
-    oracle_cache = OracleCache.default() if use_cache and not plan.hidden else None
-    sandboxed = backend_factory is SandboxBackend
-    isolation = detect(protected_paths(course)) if sandboxed else None
-    try:
-        result = run_graders(
-            plan.tests,
-            plan.submission,
-            exercise=exercise,
+    with open_check(plan, use_cache) as session:
+        return run_check(
+            course,
+            plan,
+            session,
             seed=seed,
             backend_factory=backend_factory,
-            hidden_included=plan.hidden,
             wanted_artifacts=wanted_artifacts,
-            mistakes=registry_for(course.solutions_dir, exercise) if course.has_solutions else None,
-            oracle_cache=oracle_cache,
-            isolation=isolation,
-            time_budget=course.time_budget,
         )
-        if isolation is not None and plan.hidden and isolation.level != "bubblewrap":
-            # the instructor's check of a submission: say what the submission could reach
-            result.notes.append(f"sandbox: {isolation.describe()}")
-        if oracle_cache is not None and all(t.status in ("passed", "failed") for t in result.tests):
-            # every test got as far as comparing with its references, which are now stored: the
-            # next check of this file will most likely not need the reference process
-            oracle_cache.mark_complete(run_key(plan.tests, seed))
-        return result
-    finally:
-        oracle_host.stop()
-        close_prepared()
-        if oracle_cache is not None:
-            oracle_cache.close()
+
+
+def run_check(
+    course: Course,
+    plan: CheckPlan,
+    session: CheckSession,
+    *,
+    seed: int | None = None,
+    backend_factory: BackendFactory = SandboxBackend,
+    wanted_artifacts: frozenset[str] = frozenset(),
+) -> ExerciseResult:
+    """`dlgrade check`: the exercise and submission that ``plan`` chose, graded in ``session``
+    (which its caller opened, and closes). The public check of a student keeps the torch
+    references in the session's cache (grader/engine/cache.py); a check with hidden tests never
+    has one."""
+    seed = default_seed() if seed is None else seed
+    sandboxed = backend_factory is SandboxBackend
+    isolation = detect(protected_paths(course)) if sandboxed else None
+    exercise = plan.exercise
+    result = run_graders(
+        plan.tests,
+        plan.submission,
+        exercise=exercise,
+        seed=seed,
+        backend_factory=backend_factory,
+        hidden_included=plan.hidden,
+        wanted_artifacts=wanted_artifacts,
+        mistakes=registry_for(course.solutions_dir, exercise) if course.has_solutions else None,
+        isolation=isolation,
+        time_budget=course.time_budget,
+        session=session,
+    )
+    if isolation is not None and plan.hidden and isolation.level != "bubblewrap":
+        # the instructor's check of a submission: say what the submission could reach
+        result.notes.append(f"sandbox: {isolation.describe()}")
+    cache = session.cache
+    if cache is not None and all(t.status in ("passed", "failed") for t in result.tests):
+        # every test got as far as comparing with its references, which are now stored: the
+        # next check of this file will most likely not need the reference process
+        cache.mark_complete(run_key(plan.tests, seed))
+    return result

@@ -53,7 +53,7 @@ import yaml
 if TYPE_CHECKING:  # figures is imported only for a question that has one
     from grader.quiz.figures import FigureSpec
 
-from grader.quiz import generators
+from grader.quiz import catalog
 from grader.quiz.markup import has_code_block, without_code
 from grader.quiz.texmath import readable
 
@@ -139,7 +139,7 @@ class Question:
                 self.figure,
                 self.calculator,
             )
-        out = generators.GENERATORS[self.generator](random.Random(variant), **self.params)
+        out = catalog.GENERATORS[self.generator](random.Random(variant), **self.params)
         spec = None
         if out.get("figure") is not None:
             from grader.quiz import figures
@@ -167,7 +167,7 @@ class Question:
         if has_code_block(self.text):
             return "code"
         if self.generator is not None:
-            info = generators.INFO.get(self.generator)
+            info = catalog.INFO.get(self.generator)
             return info.kind if info else "calculation"
         return None
 
@@ -300,8 +300,8 @@ def _question(
     if "generator" in raw:
         name = raw["generator"]
         params = raw.get("params", {})
-        if name not in generators.GENERATORS:
-            bad(f"unknown generator {name!r} (known: {', '.join(sorted(generators.GENERATORS))})")
+        if name not in catalog.GENERATORS:
+            bad(f"unknown generator {name!r} (known: {', '.join(sorted(catalog.GENERATORS))})")
             return None
         if not isinstance(params, dict):
             bad("params must be a mapping")
@@ -309,7 +309,7 @@ def _question(
         for key in ("text", "choices", "answer", "explanation", "figure"):
             if key in raw:
                 bad(f"a parametric question renders its own {key}; remove it")
-        info = generators.INFO.get(name)
+        info = catalog.INFO.get(name)
         if info is not None and info.calculator:
             if raw.get("calculator") is False:
                 bad(f"generator {name} needs a calculator; remove `calculator: false`")

@@ -5,7 +5,7 @@ A question names a figure by function and parameters, never by a file::
     figure: {function: loss_curves, params: {scenario: overfitting}, seed: 3}
 
 A function registered with ``@figure("name")`` takes a ``random.Random`` and the parameters
-and returns a :class:`Plot` (lines, scatter points, a shaded decision region): plain data, so
+and returns a :class:`~grader.quiz.plotdata.Plot` (lines, scatter points, a shaded decision region): plain data, so
 the quiz can describe, validate and store figures without drawing them. Drawing is lazy:
 :func:`png` imports matplotlib only when called (exports); :func:`terminal` draws a Unicode
 (braille) plot for the quiz in a terminal. Importing this module imports neither.
@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.quiz.plotdata import Plot, Region, Series
+
 
 @dataclass(frozen=True)
 class FigureSpec:
@@ -31,42 +33,6 @@ class FigureSpec:
 
     def to_json(self) -> dict[str, Any]:
         return {"function": self.function, "params": self.params, "seed": self.seed}
-
-
-@dataclass
-class Series:
-    """One thing drawn in the axes: a line, or scatter points (one class of points each)."""
-
-    x: list[float]
-    y: list[float]
-    label: str = ""
-    kind: str = "line"  # line | scatter
-    dashed: bool = False
-
-
-@dataclass
-class Region:
-    """A decision region: ``inside[r][c]`` is True where the model predicts the shaded class, on
-    a grid of ``len(xs)`` columns by ``len(ys)`` rows (row 0 at the bottom)."""
-
-    xs: list[float]
-    ys: list[float]
-    inside: list[list[bool]]
-    label: str = ""
-
-
-@dataclass
-class Plot:
-    """A figure as data: what both the PNG and the terminal drawings are made from."""
-
-    title: str
-    xlabel: str = ""
-    ylabel: str = ""
-    series: list[Series] = field(default_factory=list)
-    region: Region | None = None
-    xlim: tuple[float, float] | None = None
-    ylim: tuple[float, float] | None = None
-    hlines: list[float] = field(default_factory=list)  # reference lines (y = 0, y = log 4 ...)
 
 
 FigureFn = Callable[..., Plot]

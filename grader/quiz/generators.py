@@ -1007,7 +1007,3 @@ def activation_from_plot(rng: random.Random) -> dict[str, Any]:
         "figure": {"function": "activation", "params": {"name": name}},
         "data": {"name": name},
     }
-
-
-# The multi-step generators register themselves here too (one registry for the banks).
-from grader.quiz import multistep  # noqa: E402, F401

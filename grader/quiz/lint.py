@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.quiz import generators
+from grader.quiz import catalog
 from grader.quiz.bank import KINDS, VALIDATION_SEEDS, Bank, Problem, Question
 from grader.quiz.generators import too_close
 from grader.quiz.markup import without_code
@@ -209,7 +209,7 @@ def one_concept_one_question(bank: Bank) -> list[Problem]:
     for q in _in_file_order(bank):
         if q.generator is None:
             continue
-        info = generators.INFO.get(q.generator)
+        info = catalog.INFO.get(q.generator)
         concept = info.concept if info else q.generator
         if concept in seen:
             other = seen[concept]

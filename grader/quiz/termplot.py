@@ -11,7 +11,7 @@ import math
 
 from rich.text import Text
 
-from grader.quiz.figures import Plot
+from grader.quiz.plotdata import Plot
 
 STYLES = ("cyan", "magenta", "yellow", "green")
 MARKS = ("o", "x", "+", "*")

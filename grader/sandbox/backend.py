@@ -39,7 +39,6 @@ from grader.sandbox.process import (
     Worker,
     WorkerGone,
     ZygoteGone,
-    take_prepared,
 )
 
 GRACE = 1.0  # seconds past a call's limit before the worker is killed from outside
@@ -188,10 +187,11 @@ class SandboxBackend:
         display_path: str | None = None,
         limits: Limits | None = None,
         sandbox: Sandbox | None = None,
+        prepared: Sandbox | None = None,
     ) -> None:
         """``sandbox``: a sandbox holding ``path`` (closed by its owner); by default the backend
-        starts (and closes) its own, or takes over the one
-        :func:`~grader.sandbox.process.prepare` started."""
+        starts (and closes) its own, or takes over ``prepared``, one started ahead of need for
+        ``path`` (a check's CheckSession starts it while the graders load)."""
         self.path = path.resolve()
         self.display_path = display_path or str(path)
         self._error: str | None = None
@@ -202,12 +202,12 @@ class SandboxBackend:
         self._sandbox = sandbox
         self._owns_sandbox = sandbox is None
         self._error = check_source(self.path, self.display_path)
+        if self._error is not None and prepared is not None:
+            prepared.close()  # the file is not even loaded
         if self._error is None:
             if self._sandbox is None:
                 try:
-                    self._sandbox = take_prepared(self.path) or Sandbox(
-                        [self.path], limits or Limits()
-                    )
+                    self._sandbox = prepared or Sandbox([self.path], limits or Limits())
                 except (OSError, ZygoteGone) as exc:
                     self._error = f"the sandbox for {self.display_path} could not start: {exc}"
                     return

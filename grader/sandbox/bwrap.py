@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from grader.sandbox.isolation import interpreter
+from grader.sandbox.interpreter import interpreter
 from grader.sandbox.limits import Limits
 
 SITE, RUNTIME, WORK = "/site", "/runtime", "/sandbox"

@@ -19,7 +19,12 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from grader.sandbox.isolation import interpreter
+
+@cache
+def interpreter() -> str:
+    """The interpreter a sandbox runs: this one's base executable (a venv's real Python)."""
+    return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+
 
 SKIP = {
     "site-packages",

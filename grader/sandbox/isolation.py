@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Literal
 
 from grader.errors import UserError
+from grader.sandbox.interpreter import interpreter
 
 Level = Literal["bubblewrap", "uid", "process"]
 LEVELS: tuple[Level, ...] = ("process", "uid", "bubblewrap")  # weakest first
@@ -131,12 +131,7 @@ def _bwrap_missing() -> str:
     return "bubblewrap is installed but cannot build a sandbox here"
 
 
-# -- the interpreter and the packages ------------------------------------------------------------
-@cache
-def interpreter() -> str:
-    return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
-
-
+# -- the packages --------------------------------------------------------------------------------
 ALLOWED_PACKAGES = (
     "numpy",
     "gymnasium",

@@ -20,7 +20,6 @@ check` loads pytest and the graders.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import json
 import os
@@ -44,20 +43,18 @@ from grader.runtime.zygote import (
     prctl,
 )
 from grader.sandbox.bwrap import RUNTIME, SITE, WORK, sandbox_command
-from grader.sandbox.interpreter import clean_environment, unprivileged_interpreter
+from grader.sandbox.interpreter import clean_environment, interpreter, unprivileged_interpreter
 from grader.sandbox.isolation import (
     Isolation,
-    NoSafeLevel,
     allowed_packages,
     bwrap,
     detect,
     forget_bwrap,
-    interpreter,
 )
 from grader.sandbox.limits import WATCHDOG, Cgroup, Limits, process_tree
 from grader.sandbox.uids import SandboxUid, remove_files_of
 
-__all__ = ["Limits", "Sandbox", "Worker", "WorkerGone", "ZygoteGone", "prepare"]
+__all__ = ["Limits", "Sandbox", "Worker", "WorkerGone", "ZygoteGone"]
 
 _LIVE: weakref.WeakSet[Sandbox] = weakref.WeakSet()  # the sandboxes this process runs now
 
@@ -423,34 +420,6 @@ def _become_subreaper() -> None:
     """Orphans of a sandbox (a worker whose zygote died) become children of this process, to be
     reaped here (a container's init may never reap them)."""
     prctl(PR_SET_CHILD_SUBREAPER, 1)
-
-
-# -- sandboxes started ahead of need ---------------------------------------------------------------
-_PREPARED: dict[Path, Sandbox] = {}
-
-
-def prepare(path: Path) -> None:
-    """Starts the sandbox for ``path`` now, in the background; the SandboxBackend of that file
-    takes it over (:func:`take_prepared`)."""
-    path = Path(path).resolve()
-    if path in _PREPARED or not path.is_file():
-        return
-    try:
-        _PREPARED[path] = Sandbox([path])
-    except (OSError, ZygoteGone, NoSafeLevel):
-        return  # the backend will start one itself, and report what goes wrong
-    if len(_PREPARED) == 1:
-        atexit.register(close_prepared)
-
-
-def take_prepared(path: Path) -> Sandbox | None:
-    return _PREPARED.pop(Path(path).resolve(), None)
-
-
-def close_prepared() -> None:
-    """Closes the prepared sandboxes nobody took (the check ended before it needed one)."""
-    while _PREPARED:
-        _PREPARED.popitem()[1].close()
 
 
 def close_all_on_exit() -> None:

@@ -39,7 +39,6 @@ from grader.serve.render import inline, to_html
 from grader.serve.results import release_time, released
 
 HERE = Path(__file__).parent
-DROPPED_AFTER = 30.0  # seconds without a request while a question is open
 COOKIE = "dlgrade_exam"
 
 

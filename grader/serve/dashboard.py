@@ -22,12 +22,11 @@ if TYPE_CHECKING:
     from grader.serve.app import Server
 
 MAX_GRACE = 3600.0
+DROPPED_AFTER = 30.0  # seconds without a request while a question is open: shown as dropped
 QID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def dashboard_routes(s: Server) -> list[Route]:  # noqa: C901 (one flat list of small handlers)
-    from grader.serve.app import DROPPED_AFTER
-
     db, exam = s.db, s.exam
 
     async def live(request: Request) -> Response:
