@@ -240,7 +240,6 @@ def test_the_quiz_json_matches_its_schema(tmp_path) -> None:
     jsonschema.validate(data, schema("quiz"))
 
 
-
 def test_check_all_grades_every_exercise_and_gives_the_course_total() -> None:
     result = run("check", "--all", "--seed", "2")
     assert result.exit_code == 1
@@ -266,8 +265,8 @@ def test_parametrised_tests_show_their_parameters(tmp_path: Path) -> None:
 
     from rich.console import Console
 
+    from grader.check_report import render_check
     from grader.engine.results import ExerciseResult, TestResult
-    from grader.report import render_check
 
     result = ExerciseResult(
         "toy",
