@@ -35,7 +35,7 @@ import numpy as np
 from grader.engine.diagnose import degenerate
 from grader.engine.student import Call, handles_in
 from grader.errors import GraderError, display_path
-from grader.runtime.plain import Opaque
+from grader.runtime.plain import Opaque, map_plain
 from grader.runtime.worker import CallTimeout, alarm
 
 MATCH_RTOL = 1e-6
@@ -404,14 +404,14 @@ def _materialize(value: Any, recipes: dict[int, tuple[str, tuple, dict]]) -> Any
     """A copy of ``value`` with each handle rebuilt, fresh, from its recipe (trusted factories)."""
     from grader.runtime import factories
 
-    if isinstance(value, Opaque):
-        factory, args, kwargs = recipes[value.ident]
-        return factories.build(factory, *copy.deepcopy(args), **copy.deepcopy(kwargs))
-    if isinstance(value, list | tuple):
-        return type(value)(_materialize(v, recipes) for v in value)
-    if isinstance(value, dict):
-        return {k: _materialize(v, recipes) for k, v in value.items()}
-    return copy.deepcopy(value)
+    def fresh(part: Any) -> Any:
+        if isinstance(part, Opaque):
+            factory, args, kwargs = recipes[part.ident]
+            return factories.build(factory, *copy.deepcopy(args), **copy.deepcopy(kwargs))
+        return copy.deepcopy(part)
+
+    # the recorded arguments are plain data (copy_plain made them): map_plain walks them
+    return map_plain(value, fresh)
 
 
 def _plain_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
