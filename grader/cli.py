@@ -5,55 +5,51 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.console import Console
 
+from grader.clitools import AppContext, console, exit_with, pass_app
 from grader.course import Course
 from grader.errors import GraderError, UserError, display_path
-
-
-@dataclass
-class AppContext:
-    course_dir: Path | None
-    debug: bool
-
-    def course(self) -> Course:
-        if self.course_dir is not None:
-            return Course.find(self.course_dir)
-        return Course.find()
-
-
-def console(stderr: bool = False) -> Console:
-    """Rich console: colour on a terminal, plain text when piped (and with NO_COLOR)."""
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+from grader.instructor.cli import (
+    grade,
+    gradebook_command,
+    gradescope,
+    import_command,
+    nbgrader_group,
+    release,
+    report,
+    sandbox_group,
+)
+from grader.quiz.cli import quiz  # the quiz group; it imports nothing heavy
+from grader.serve.cli import serve  # imports only click; the web stack loads on use
 
 
 class DlgradeGroup(click.Group):
     """Turns our exceptions into one line and an exit code; the traceback only with --debug."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
             click.echo("dlgrade: interrupted", err=True)
-            ctx.exit(130)
+            exit_with(130)
         except UserError as exc:
             if ctx.params.get("debug"):
                 traceback.print_exc()
             click.echo(f"dlgrade: error: {exc}", err=True)
-            ctx.exit(2)
+            exit_with(2)
         except GraderError as exc:
             if ctx.params.get("debug"):
                 traceback.print_exc()
             click.echo(
                 f"dlgrade: grader problem (not your fault; tell your instructor): {exc}", err=True
             )
-            ctx.exit(3)
+            exit_with(3)
         except Exception as exc:
             if ctx.params.get("debug"):
                 traceback.print_exc()
@@ -61,7 +57,7 @@ class DlgradeGroup(click.Group):
                 f"dlgrade: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
                 err=True,
             )
-            ctx.exit(3)
+            exit_with(3)
 
 
 @click.group(cls=DlgradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,7 +87,7 @@ def cli(ctx: click.Context, course_dir: Path | None, debug: bool) -> None:
 
 
 @cli.command("list")
-@click.pass_obj
+@pass_app
 def list_cmd(app: AppContext) -> None:
     """The exercises, their points, and where you stand on each.
 
@@ -178,10 +174,8 @@ def list_cmd(app: AppContext) -> None:
     help="Instructors: the inputs `dlgrade grade` gave this student id (needs the class secret "
     "in solutions/), to reproduce a graded run.",
 )
-@click.pass_obj
-@click.pass_context
+@pass_app
 def check(
-    ctx: click.Context,
     app: AppContext,
     exercise: str | None,
     all_exercises: bool,
@@ -221,7 +215,7 @@ def check(
     if all_exercises:
         if exercise is not None or path is not None or plot is not None:
             raise UserError("--all checks every exercise: give no EXERCISE, --path or --plot")
-        _check_all(ctx, course, solution, hidden, as_json, seed, not no_cache)
+        _check_all(course, solution, hidden, as_json, seed, not no_cache)
         return
     if exercise is None:
         raise UserError("name the exercise to check (dlgrade list shows them), or use --all")
@@ -242,7 +236,7 @@ def check(
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:
-        from grader.report import render_check
+        from grader.check_report import render_check
 
         render_check(result, console())
     if plot_error is not None:  # the results are out; the plot that was asked for is not
@@ -252,10 +246,10 @@ def check(
         click.echo(
             f"dlgrade: grader problem (not your fault; tell your instructor): {problem}", err=True
         )
-        ctx.exit(3)
+        exit_with(3)
     if plot_error is not None:
-        ctx.exit(2)
-    ctx.exit(0 if result.full_marks else 1)
+        exit_with(2)
+    exit_with(0 if result.full_marks else 1)
 
 
 def _grader_problem(result, solution: bool) -> str | None:
@@ -276,7 +270,6 @@ def _grader_problem(result, solution: bool) -> str | None:
 
 
 def _check_all(
-    ctx: click.Context,
     course: Course,
     solution: bool,
     hidden: bool,
@@ -285,9 +278,9 @@ def _check_all(
     use_cache: bool,
 ) -> None:
     """`dlgrade check --all`: every exercise, one report each, then the course total."""
+    from grader.check_report import render_check, render_course
     from grader.engine.runner import check as check_exercise
     from grader.progress import record_check
-    from grader.report import render_check, render_course
 
     results = []
     out = console()
@@ -318,8 +311,8 @@ def _check_all(
             f"dlgrade: grader problem (not your fault; tell your instructor): {problem}", err=True
         )
     if problems:
-        ctx.exit(3)
-    ctx.exit(0 if all(r.full_marks for r in results) else 1)
+        exit_with(3)
+    exit_with(0 if all(r.full_marks for r in results) else 1)
 
 
 def _write_plot(result, path: Path) -> str | None:
@@ -349,9 +342,8 @@ def _write_plot(result, path: Path) -> str | None:
     is_flag=True,
     help="Change nothing; exit 1 if exercises/ is out of date.",
 )
-@click.pass_obj
-@click.pass_context
-def generate(ctx: click.Context, app: AppContext, check_only: bool) -> None:
+@pass_app
+def generate(app: AppContext, check_only: bool) -> None:
     """Rebuild exercises/ (stubs and public tests) from solutions/.
 
     \b
@@ -368,7 +360,7 @@ def generate(ctx: click.Context, app: AppContext, check_only: bool) -> None:
             click.echo(f"{display_path(item.path)}: {item.reason}", err=True)
         if drift:
             click.echo("exercises/ is out of date: run dlgrade generate", err=True)
-            ctx.exit(1)
+            exit_with(1)
         click.echo(f"exercises/ is up to date ({len(course.exercises)} exercises)")
         return
     changed = generate_course(course)
@@ -378,22 +370,8 @@ def generate(ctx: click.Context, app: AppContext, check_only: bool) -> None:
         click.echo("exercises/ is already up to date")
 
 
-from grader.quiz.cli import quiz  # noqa: E402 (the quiz group; it imports nothing heavy)
-
-cli.add_command(quiz)
-
-from grader.instructor.cli import (  # noqa: E402
-    grade,
-    gradebook_command,
-    gradescope,
-    import_command,
-    nbgrader_group,
-    release,
-    report,
-    sandbox_group,
-)
-
 for command in (
+    quiz,
     grade,
     release,
     gradescope,
@@ -402,12 +380,9 @@ for command in (
     sandbox_group,
     import_command,
     gradebook_command,
+    serve,
 ):
     cli.add_command(command)
-
-from grader.serve.cli import serve  # noqa: E402 (imports only click; the web stack loads on use)
-
-cli.add_command(serve)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""The per-user data directory (quiz attempts, the last check of each exercise)."""
+"""Where dlgrade keeps things: the per-user data directory (quiz attempts, the last check of each
+exercise), and the one way files are written atomically."""
 
 from __future__ import annotations
 
@@ -14,3 +15,12 @@ def data_home() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"
     return base / "dlgrade"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path`` through a temporary file beside it: readers see the old file
+    or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

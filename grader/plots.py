@@ -29,7 +29,7 @@ def plot_learning_curve(curve: dict[str, Any], path: Path, window: int = 10) -> 
         raise UserError("--plot needs matplotlib: pip install 'dlgrade[plot]'") from exc
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     lows, highs = [], []
-    styles = {
+    styles: dict[str, dict[str, Any]] = {
         "yours": {"color": "tab:blue", "linestyle": "-", "zorder": 2},
         "reference": {"color": "black", "linestyle": "--", "zorder": 3},
     }

@@ -265,8 +265,8 @@ def test_parametrised_tests_show_their_parameters(tmp_path: Path) -> None:
 
     from rich.console import Console
 
+    from grader.check_report import render_check
     from grader.engine.results import ExerciseResult, TestResult
-    from grader.report import render_check
 
     result = ExerciseResult(
         "toy",
@@ -308,3 +308,16 @@ def test_ctrl_c_inside_the_graders_reaches_the_caller(tmp_path: Path) -> None:
     (tmp_path / "toy.py").write_text("")
     with pytest.raises(KeyboardInterrupt):
         run_graders(graders, tmp_path / "toy.py", exercise="toy", seed=0)
+
+
+def test_plural_says_every_count_the_same_way() -> None:
+    """One plural() for every count the commands print: one is singular, anything else is not,
+    and a float count is written as :g writes it."""
+    from grader.wording import plural
+
+    assert plural(1, "student") == "1 student"
+    assert plural(0, "file") == "0 files"
+    assert plural(3, "open question") == "3 open questions"
+    assert plural(2.5, "point") == "2.5 points"
+    assert plural(1.0, "point") == "1 point"
+    assert plural(2, "body", "bodies") == "2 bodies"

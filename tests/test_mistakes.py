@@ -19,7 +19,7 @@ from conftest import REPO
 from sweeps import as_submission_function  # noqa: F401 (benchmarks/run.py, test_cache.py)
 
 from grader.course import Course
-from grader.engine.mistakes import Mistake, Registry, mistake, registry_for, same
+from grader.engine.mistakes import Mistake, Registry, equal_within_tolerance, mistake, registry_for
 from grader.engine.runner import check
 from grader.engine.student import Call
 
@@ -124,8 +124,8 @@ def test_in_place_mistakes_are_matched_on_the_arguments(tmp_path: Path) -> None:
 
 
 def test_same_compares_kind_and_tolerance() -> None:
-    assert same(np.array([1, 0]), np.array([1, 0], dtype=np.int32))
-    assert not same(np.array([True, False]), np.array([1, 0]))
-    assert same((np.ones(2), 1.0), [np.ones(2) + 1e-12, 1.0])
-    assert same(np.array([np.nan]), np.array([np.nan]))
-    assert not same(np.ones(2), np.ones(3))
+    assert equal_within_tolerance(np.array([1, 0]), np.array([1, 0], dtype=np.int32))
+    assert not equal_within_tolerance(np.array([True, False]), np.array([1, 0]))
+    assert equal_within_tolerance((np.ones(2), 1.0), [np.ones(2) + 1e-12, 1.0])
+    assert equal_within_tolerance(np.array([np.nan]), np.array([np.nan]))
+    assert not equal_within_tolerance(np.ones(2), np.ones(3))

@@ -187,6 +187,23 @@ def test_import_grades_needs_the_assignment_in_the_gradebook(tmp_path: Path) -> 
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_export_writes_to_out_and_still_takes_the_old_course_option(tmp_path: Path) -> None:
+    """`nbgrader export --out FOLDER` writes the nbgrader course; the old name of the option,
+    --course (which elsewhere means the dlgrade course), still works and says, in one line on
+    stderr, to use --out."""
+    base = ["--course", str(REPO), "nbgrader", "export", "--exercise", "softmax"]
+    new = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "new")])
+    assert new.exit_code == 0, new.output
+    assert "deprecated" not in new.stderr
+    old = CliRunner().invoke(cli, [*base, "--course", str(tmp_path / "old")])
+    assert old.exit_code == 0, old.output
+    assert old.stderr.splitlines() == ["dlgrade: nbgrader export --course is deprecated: use --out"]
+    written = sorted(p.relative_to(tmp_path / "new") for p in (tmp_path / "new").rglob("*"))
+    assert written == sorted(p.relative_to(tmp_path / "old") for p in (tmp_path / "old").rglob("*"))
+    missing = CliRunner().invoke(cli, ["--course", str(REPO), "nbgrader", "export"])
+    assert missing.exit_code == 2 and "--out" in missing.output
+
+
 def _execute(nb: dict, folder: Path) -> dict:
     """Runs a notebook in ``folder`` as Jupyter would (its kernel's working directory)."""
     nbformat = pytest.importorskip("nbformat")

@@ -40,7 +40,7 @@ from conftest import REPO
 
 from grader.cli import cli
 from grader.course import Course
-from grader.engine.mistakes import same
+from grader.engine.mistakes import equal_within_tolerance
 from grader.engine.runner import check
 from grader.engine.student import InProcessBackend, RawCall
 from grader.runtime import factories
@@ -171,7 +171,7 @@ def distinctive(value: Any, inputs: tuple = ()) -> bool:
     numbers = _numbers(value)
     if numbers is None or len(numbers) < 4 or len(set(numbers)) < 2:
         return False
-    return not any(same(value, x) for x in inputs)
+    return not any(equal_within_tolerance(value, x) for x in inputs)
 
 
 @contextlib.contextmanager
@@ -207,7 +207,7 @@ def same_output_on_graders_inputs(probe: Probe) -> list[str]:
                     got = function(*args, **kwargs)
             except Exception:
                 continue
-            if same(got, event.value) and (name, event.function) not in seen:
+            if equal_within_tolerance(got, event.value) and (name, event.function) not in seen:
                 seen.add((name, event.function))
                 found.append(f"{name} computes {event.function} (on the inputs of {event.test})")
     return found
@@ -218,12 +218,12 @@ def same_values_in_a_test(probe: Probe) -> list[str]:
     found = []
     for mine in probe.public:
         if not distinctive(mine.value) or any(
-            same(mine.value, probe.submission[i].value) for i in mine.during
+            equal_within_tolerance(mine.value, probe.submission[i].value) for i in mine.during
         ):
             continue  # nothing to go by, or it hands on what the submission gave it
         for theirs in probe.submission:
             if theirs.test == mine.test and distinctive(theirs.value, theirs.args):
-                if same(mine.value, theirs.value):
+                if equal_within_tolerance(mine.value, theirs.value):
                     found.append(
                         f"{mine.function} gave what the submission's {theirs.function} gave, "
                         f"in {mine.test.split('::')[-1]}"

@@ -79,7 +79,7 @@ def _refused_everywhere(course: Course, where: str, tmp_path: Path) -> None:
             "--out",
             str(tmp_path / "ag.zip"),
         ],
-        "nbgrader export": ["nbgrader", "export", "--course", str(tmp_path / "nb")],
+        "nbgrader export": ["nbgrader", "export", "--out", str(tmp_path / "nb")],
     }
     for name, args in commands.items():
         result = CliRunner().invoke(cli, ["--course", str(course.root), *args])

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from grader.cli import cli
 from grader.course import Course
-from grader.engine.seeding import seed_for_student, test_seed
+from grader.engine.seeding import seed_for_student, seed_of_test
 from grader.instructor.secret import class_secret
 from grader.sandbox.isolation import bwrap
 
@@ -213,7 +213,7 @@ def test_archive_junk_near_misses_and_the_output_folder_inside(toy: Path, tmp_pa
 # -- replayed inputs ------------------------------------------------------------------------------
 def _table_submission(seed: int) -> str:
     """A submission that answers from a table of the inputs a local check shows, nothing else."""
-    rng = np.random.default_rng(test_seed(seed, "toy", "test_double"))
+    rng = np.random.default_rng(seed_of_test(seed, "toy", "test_double"))
     x = rng.normal(size=(3, 4))
     return (
         "import numpy as np\n"

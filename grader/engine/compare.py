@@ -16,6 +16,7 @@ import numpy as np
 from grader.engine.diagnose import Wrong
 from grader.engine.student import Call
 from grader.runtime.plain import Opaque, describe, type_name
+from grader.wording import plural
 
 RTOL = 1e-7
 ATOL = 1e-9
@@ -198,7 +199,7 @@ def _compare_values(
             idx = tuple(np.argwhere(bad_finite)[0])
             count = int(bad_finite.sum())
             raise Mismatch(
-                f"{name} has {count} non-finite value{'s' if count > 1 else ''} (nan or inf) where finite values "
+                f"{name} has {plural(count, 'non-finite value')} (nan or inf) where finite values "
                 f"were expected; the first at {_index(idx)}: got {_fmt(got[idx])}, expected {_fmt(expected[idx])}",
                 hint=hint,
                 wrong=parts,
@@ -288,7 +289,7 @@ def expect_finite(got: np.ndarray, *, name: str = "the result") -> np.ndarray:
         idx = tuple(np.argwhere(bad)[0])
         count = int(bad.sum())
         raise Mismatch(
-            f"{name} has {count} non-finite value{'s' if count > 1 else ''} (nan or inf); "
+            f"{name} has {plural(count, 'non-finite value')} (nan or inf); "
             f"the first at {_index(idx)} is {_fmt(got[idx])}"
         )
     return got

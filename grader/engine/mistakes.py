@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 
 from grader.engine.diagnose import degenerate
-from grader.engine.student import Call
+from grader.engine.student import Call, handles_in
 from grader.errors import GraderError, display_path
-from grader.runtime.plain import Opaque
+from grader.runtime.plain import Opaque, map_plain
 from grader.runtime.worker import CallTimeout, alarm
 
 MATCH_RTOL = 1e-6
@@ -186,18 +186,20 @@ class Registry:
         if wrong is None:
             return False
         wrong_result, wrong_args = wrong
-        agree = _agree_draws if call.repeat else same
+        agree = _agree_draws if call.repeat else equal_within_tolerance
         got = _parts(call.result, candidate.compared)
         wrong_result = _parts(wrong_result, candidate.compared)
         if candidate.in_place:
             after, before = _plain_args(call.args_after), _plain_args(call.args)
-            if not same(wrong_args, after):
+            if not equal_within_tolerance(wrong_args, after):
                 return False
-            if same(wrong_args, before):
+            if equal_within_tolerance(wrong_args, before):
                 return None
         elif not agree(_masked(wrong_result, got), _masked(got, got)):
             return False
-        elif call.modified() and not same(wrong_args, _plain_args(call.args_after)):
+        elif call.modified() and not equal_within_tolerance(
+            wrong_args, _plain_args(call.args_after)
+        ):
             return False  # the submission changed its arguments, this mistake does not
         if not candidate.in_place and not call.repeat and degenerate(_masked(got, got)):
             return None  # an empty or all-equal output is what many wrong implementations give
@@ -216,7 +218,7 @@ class Registry:
         right_result, right_args = right
         right_result = _parts(right_result, candidate.compared)
         if candidate.in_place:
-            return None if same(right_args, wrong_args) else True
+            return None if equal_within_tolerance(right_args, wrong_args) else True
         agreed = agree(_masked(right_result, got), _masked(wrong_result, got))
         return None if agreed else True
 
@@ -232,7 +234,7 @@ def _informative(call: Call) -> bool:
         return False
     if call.repeat:
         return True
-    return not degenerate(_masked(call.result, call.result)) or not same(
+    return not degenerate(_masked(call.result, call.result)) or not equal_within_tolerance(
         _plain_args(call.args_after), _plain_args(call.args)
     )
 
@@ -243,9 +245,9 @@ def _the_same_answer(
     """Whether a function gave one and the same answer to three or more different questions of a
     test whose right answers differ (a constant, which many wrong implementations give)."""
     returned = [calls[i] for i in indices if calls[i].returned and not calls[i].repeat]
-    if len(returned) < 3 or any(_handles((c.args, c.kwargs, c.result)) for c in returned):
+    if len(returned) < 3 or any(handles_in((c.args, c.kwargs, c.result)) for c in returned):
         return False
-    if not all(same(c.result, returned[0].result) for c in returned[1:]):
+    if not all(equal_within_tolerance(c.result, returned[0].result) for c in returned[1:]):
         return False
     right = getattr(reference, returned[0].function, None) if reference else None
     if right is None:
@@ -253,7 +255,7 @@ def _the_same_answer(
     answers = [_replay(right, c, _Inputs(c, {}, reference), deadline) for c in returned]
     if any(a is None or a is TIMEOUT for a in answers):
         return True
-    return not all(same(a[0], answers[0][0]) for a in answers[1:])
+    return not all(equal_within_tolerance(a[0], answers[0][0]) for a in answers[1:])
 
 
 @dataclass
@@ -317,7 +319,7 @@ def _inputs(
         produced[where] = found
     rest = [a for i, a in enumerate(call.args) if i not in produced]
     rest += [v for k, v in call.kwargs.items() if k not in produced]
-    if any(h.ident not in call.recipes for h in _handles(rest)):
+    if any(h.ident not in call.recipes for h in handles_in(rest)):
         return None
     return _Inputs(call, produced, reference)
 
@@ -337,7 +339,11 @@ def _producer(
 def _find(result: Any, value: Any, path: tuple[int, ...] = ()) -> tuple[int, ...] | None:
     if isinstance(value, Opaque) and isinstance(result, Opaque):
         return path if result.ident == value.ident else None
-    if not isinstance(value, Opaque) and not _handles(value) and same(result, value):
+    if (
+        not isinstance(value, Opaque)
+        and not handles_in(value)
+        and equal_within_tolerance(result, value)
+    ):
         return path
     if isinstance(result, list | tuple):
         for i, part in enumerate(result):
@@ -397,60 +403,52 @@ def _replay(
     return result, _plain_args(args)
 
 
-def _handles(value: Any) -> list[Opaque]:
-    if isinstance(value, Opaque):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [h for v in value for h in _handles(v)]
-    if isinstance(value, dict):
-        return [h for v in value.values() for h in _handles(v)]
-    return []
-
-
 def _materialize(value: Any, recipes: dict[int, tuple[str, tuple, dict]]) -> Any:
     """A copy of ``value`` with each handle rebuilt, fresh, from its recipe (trusted factories)."""
     from grader.runtime import factories
 
-    if isinstance(value, Opaque):
-        factory, args, kwargs = recipes[value.ident]
-        return factories.build(factory, *copy.deepcopy(args), **copy.deepcopy(kwargs))
-    if isinstance(value, list | tuple):
-        return type(value)(_materialize(v, recipes) for v in value)
-    if isinstance(value, dict):
-        return {k: _materialize(v, recipes) for k, v in value.items()}
-    return copy.deepcopy(value)
+    def fresh(part: Any) -> Any:
+        if isinstance(part, Opaque):
+            factory, args, kwargs = recipes[part.ident]
+            return factories.build(factory, *copy.deepcopy(args), **copy.deepcopy(kwargs))
+        return copy.deepcopy(part)
+
+    # the recorded arguments are plain data (copy_plain made them): map_plain walks them
+    return map_plain(value, fresh)
 
 
 def _plain_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """Arguments with objects (handles, environments) left out, to compare what a call did to its arrays."""
-    return tuple(a if same(a, a) else None for a in args)
+    return tuple(a if equal_within_tolerance(a, a) else None for a in args)
 
 
 def _agree_draws(a: Any, b: Any) -> bool:
     """Two lists of integer draws agree when their frequencies do, within a bound that two
     samples of the same distribution exceed with probability below one in a million (Hoeffding)."""
     if not isinstance(a, list | tuple) or not isinstance(b, list | tuple) or not a or not b:
-        return same(a, b)
+        return equal_within_tolerance(a, b)
     try:
         x, y = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     except (TypeError, ValueError, OverflowError):
-        return same(a, b)
+        return equal_within_tolerance(a, b)
     if x.ndim != 1 or y.ndim != 1 or min(x.min(), y.min()) < 0 or max(x.max(), y.max()) > 10_000:
-        return same(a, b)
+        return equal_within_tolerance(a, b)
     k = int(max(x.max(), y.max())) + 1
     fx, fy = np.bincount(x, minlength=k) / len(x), np.bincount(y, minlength=k) / len(y)
     bound = sum(float(np.sqrt(np.log(4 * k / 1e-6) / (2 * n))) for n in (len(x), len(y)))
     return bool(np.max(np.abs(fx - fy)) < bound)
 
 
-def same(a: Any, b: Any) -> bool:
+def equal_within_tolerance(a: Any, b: Any) -> bool:
     """Equal up to a tight tolerance, NaN equal to NaN, structure and kind of each part equal."""
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(
+            equal_within_tolerance(x, y) for x, y in zip(a, b, strict=True)
+        )
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(equal_within_tolerance(a[k], b[k]) for k in a)
     if isinstance(a, list | tuple | dict) or isinstance(b, list | tuple | dict):
         return False
     if isinstance(a, str) or isinstance(b, str):

@@ -9,7 +9,7 @@ not registered for other pytest sessions: its fixture names (``student``, ``rng`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from grader.engine.feedback import builds_on_of, components_first, explain, explain_error
-from grader.engine.results import Status, TestResult
-from grader.engine.seeding import default_seed, test_seed
+from grader.engine.results import TestResult, TestStatus
+from grader.engine.seeding import default_seed, seed_of_test
 from grader.engine.student import (
     DEFAULT_BUDGET,
     Backend,
@@ -118,7 +118,8 @@ class EngineConfig:
         # failure, which nothing reads here, cost 38 ms per failed test (a third of class grading).
         for item in items:
             item.repr_failure = _exception_only  # type: ignore[method-assign]
-            item._repr_failure_py = _exception_only  # type: ignore[method-assign]
+            # pytest declares _repr_failure_py to return a TerminalRepr; callers print a str alike
+            item._repr_failure_py = _exception_only  # type: ignore[method-assign, assignment]
 
 
 def _exception_only(excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -261,7 +262,7 @@ def rng(request: pytest.FixtureRequest) -> Any:
         base = request.config.getoption("--dlgrade-seed")
         base = default_seed() if base is None else base
         exercise = _exercise_of(Path(str(request.path)))
-    return np.random.default_rng(test_seed(base, exercise, request.node.name))
+    return np.random.default_rng(seed_of_test(base, exercise, request.node.name))
 
 
 @pytest.fixture
@@ -297,7 +298,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 # -- results -----------------------------------------------------------------------------------
 def _classify(
     excinfo: pytest.ExceptionInfo[BaseException], item: pytest.Item
-) -> tuple[Status, str, str | None]:
+) -> tuple[TestStatus, str, str | None]:
     from grader.engine.compare import Mismatch
 
     exc = excinfo.value
@@ -335,7 +336,9 @@ def _grader_line(excinfo: pytest.ExceptionInfo[BaseException], item: pytest.Item
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     state = item.config.stash.get(STATE_KEY, None)
     result = state.items.get(item.nodeid) if state is not None else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["passed", "failed", "error", "timeout", "grader_error"]
-STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "timeout", "grader_error")
+TestStatus = Literal["passed", "failed", "error", "timeout", "grader_error"]
+STATUSES: tuple[TestStatus, ...] = ("passed", "failed", "error", "timeout", "grader_error")
 # grader_error: the grader's own code raised (not the submission's call): the instructor's fault,
 # never charged to the student; `check` exits 3 and `grade` stops on it
 
@@ -19,7 +19,7 @@ class TestResult:
 
     name: str
     max_score: float
-    status: Status
+    status: TestStatus
     message: str = ""
     hint: str | None = None
     hidden: bool = False

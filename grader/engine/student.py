@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.runtime import factories
-from grader.runtime.plain import Opaque, copy_plain, describe, same_value
+from grader.runtime.plain import Opaque, copy_plain, describe, equal_exactly
 from grader.runtime.worker import Runner
 from grader.sandbox.backend import Backend, RawCall, check_source, raw_call
 
@@ -98,12 +98,12 @@ class Call:
         names = [
             self.arg_name(i)
             for i, (before, after) in enumerate(zip(self.args, self.args_after, strict=False))
-            if not same_value(before, after)
+            if not equal_exactly(before, after)
         ]
         names += [
             k
             for k, v in self.kwargs.items()
-            if k in self.kwargs_after and not same_value(v, self.kwargs_after[k])
+            if k in self.kwargs_after and not equal_exactly(v, self.kwargs_after[k])
         ]
         return names
 
@@ -207,7 +207,7 @@ class Student:
         )
         record.recipes = {
             h.ident: self._recipes[h.ident]
-            for h in _handles((args, kwargs))
+            for h in handles_in((args, kwargs))
             if h.ident in self._recipes
         }
         left = self.budget.check(name)
@@ -273,13 +273,14 @@ class Student:
         return _Function(self, name)
 
 
-def _handles(value: Any) -> list[Opaque]:
+def handles_in(value: Any) -> list[Opaque]:
+    """The Opaque handles inside ``value`` (in lists, tuples and dicts), in order."""
     if isinstance(value, Opaque):
         return [value]
     if isinstance(value, list | tuple):
-        return [h for v in value for h in _handles(v)]
+        return [h for v in value for h in handles_in(v)]
     if isinstance(value, dict):
-        return [h for v in value.values() for h in _handles(v)]
+        return [h for v in value.values() for h in handles_in(v)]
     return []
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+from grader.clitools import AppContext, console, pass_app
+from grader.wording import plural
 
 
 @click.command()
@@ -58,9 +56,9 @@ def _count(n: int, noun: str) -> str:
     "slurm:cluster.yaml (dask-jobqueue) or kubernetes:cluster.yaml (dask-kubernetes); see "
     "examples/.",
 )
-@click.pass_obj
+@pass_app
 def grade(
-    app: Any,
+    app: AppContext,
     submissions: Path,
     out: Path,
     exercises: tuple[str, ...],
@@ -91,7 +89,6 @@ def grade(
     """
     import contextlib
 
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -128,7 +125,7 @@ def grade(
     else:
         isolation = detect(protected_for_class(course, out))
         require(isolation, "bubblewrap", "grading a class", trust_submissions)
-    err = Console(stderr=True)
+    err = console(stderr=True)
     columns = (
         TextColumn("grading"),
         BarColumn(),
@@ -170,14 +167,14 @@ def grade(
         click.echo(f"note: {note}", err=True)
     why = ", ".join(f"{n} for {reason}" for reason, n in summary["why"].items())
     click.echo(
-        f"graded {_count(summary['graded'], 'submission')}{f' ({why})' if why else ''}; "
+        f"graded {plural(summary['graded'], 'submission')}{f' ({why})' if why else ''}; "
         f"{summary['kept']} unchanged since the last run kept; "
-        f"{_count(summary['students'], 'student')} in {summary['seconds']:.1f} s; "
+        f"{plural(summary['students'], 'student')} in {summary['seconds']:.1f} s; "
         f"grades in {out / 'grades.csv'}; sandbox: {summary['isolation'].level}"
     )
     if summary["stale"]:
         click.echo(
-            f"note: {_count(summary['stale'], 'result')} of other exercises in {out} were graded "
+            f"note: {plural(summary['stale'], 'result')} of other exercises in {out} were graded "
             "with graders or a dlgrade that changed since: run without --exercise to regrade them",
             err=True,
         )
@@ -192,8 +189,8 @@ def grade(
     required=True,
     help="A new folder for the bundle.",
 )
-@click.pass_obj
-def release(app: Any, assignment: Path, out: Path) -> None:
+@pass_app
+def release(app: AppContext, assignment: Path, out: Path) -> None:
     """Write the student bundle of an assignment: stubs, public tests, quiz banks, a README.
 
     Nothing of solutions/ and no hidden test goes in.
@@ -225,8 +222,8 @@ def gradescope() -> None:
     required=True,
     help="The zip to upload.",
 )
-@click.pass_obj
-def gradescope_build(app: Any, assignment: Path, out: Path) -> None:
+@pass_app
+def gradescope_build(app: AppContext, assignment: Path, out: Path) -> None:
     """Build autograder.zip (setup.sh, run_autograder, the graders) for Gradescope.
 
     \b
@@ -255,9 +252,9 @@ def gradescope_build(app: Any, assignment: Path, out: Path) -> None:
     is_flag=True,
     help="Grade below the uid isolation level (the submission could read the solutions).",
 )
-@click.pass_obj
+@pass_app
 def gradescope_run(
-    app: Any,
+    app: AppContext,
     assignment: Path,
     submission: Path,
     results: Path,
@@ -290,7 +287,7 @@ def report(grades_dir: Path, out: Path) -> None:
     Example:
       dlgrade report grades/ --out report.html
     """
-    from grader.instructor.report import write_report
+    from grader.instructor.class_report import write_report
 
     write_report(grades_dir, out)
     click.echo(f"wrote {out}")
@@ -303,11 +300,19 @@ def nbgrader_group() -> None:
 
 @nbgrader_group.command("export")
 @click.option(
-    "--course",
+    "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="The nbgrader course folder to write into.",
+    default=None,
+    help="The nbgrader course folder to write into.  [required]",
+)
+@click.option(
+    "--course",
+    "deprecated_out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    hidden=True,
+    help="Deprecated: the old name of --out.",
 )
 @click.option(
     "--assignment",
@@ -315,19 +320,30 @@ def nbgrader_group() -> None:
     help="The assignment (assignments/NAME.yaml gives its exercises); default: all exercises as 'dlgrade'.",
 )
 @click.option("--exercise", "exercises", multiple=True, help="Only this exercise (repeatable).")
-@click.pass_obj
+@pass_app
 def nbgrader_export(
-    app: Any, out: Path, assignment: str | None, exercises: tuple[str, ...]
+    app: AppContext,
+    out: Path | None,
+    deprecated_out: Path | None,
+    assignment: str | None,
+    exercises: tuple[str, ...],
 ) -> None:
     """Write nbgrader source notebooks and nbgrader_config.py for the course's exercises.
 
     \b
     Example:
-      dlgrade nbgrader export --course nbcourse --assignment week3
+      dlgrade nbgrader export --out nbcourse --assignment week3
       cd nbcourse && nbgrader generate_assignment week3
     """
     from grader.instructor.nbgrader_export import export
 
+    if deprecated_out is not None:
+        click.echo("dlgrade: nbgrader export --course is deprecated: use --out", err=True)
+        if out is not None and out != deprecated_out:
+            raise click.UsageError("give the nbgrader course folder once, with --out")
+        out = deprecated_out
+    if out is None:
+        raise click.UsageError("Missing option '--out'.")
     course = app.course()
     name = assignment or "dlgrade"
     chosen = list(exercises)
@@ -351,8 +367,8 @@ def sandbox_group() -> None:
 
 
 @sandbox_group.command("status")
-@click.pass_obj
-def sandbox_status(app: Any) -> None:
+@pass_app
+def sandbox_status(app: AppContext) -> None:
     """The isolation level submissions are graded at here, and why.
 
     \b
@@ -397,7 +413,7 @@ def sandbox_lockdown() -> None:
     changed = lock_down()
     for path in changed:
         click.echo(f"locked {path}")
-    click.echo(f"{_count(len(changed), 'folder')} locked")
+    click.echo(f"{plural(len(changed), 'folder')} locked")
 
 
 @nbgrader_group.command("import-grades")
@@ -431,8 +447,8 @@ def nbgrader_import_grades(
 
     done = import_grades(grades_dir, nbcourse, assignment, db_url)
     click.echo(
-        f"wrote {_count(done.cells, 'score')} of {_count(done.notebooks, 'notebook')} of "
-        f"{_count(done.students, 'student')} into {done.database} ({assignment})"
+        f"wrote {plural(done.cells, 'score')} of {plural(done.notebooks, 'notebook')} of "
+        f"{plural(done.students, 'student')} into {done.database} ({assignment})"
     )
 
 
@@ -469,7 +485,7 @@ def import_command(lms: str, archive: Path, out: Path, roster: Path | None) -> N
     for note in notes:
         click.echo(f"note: {note}", err=True)
     students = sum(1 for p in out.iterdir() if p.is_dir() and not p.name.startswith("_"))
-    click.echo(f"{_count(students, 'student')} in {out}; next: dlgrade grade {out} --out grades/")
+    click.echo(f"{plural(students, 'student')} in {out}; next: dlgrade grade {out} --out grades/")
 
 
 @click.command("gradebook")
@@ -508,4 +524,4 @@ def gradebook_command(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     rows = text.count("\n") - 1
-    click.echo(f"wrote {out}: {_count(rows, 'student')}, for {fmt}'s gradebook import")
+    click.echo(f"wrote {out}: {plural(rows, 'student')}, for {fmt}'s gradebook import")

@@ -34,6 +34,7 @@ import yaml
 
 from grader.errors import FileLineError, GraderError, UserError
 from grader.instructor.grade import MAX_ATTEMPTS, Setting, Task, missing_result
+from grader.wording import plural
 
 if TYPE_CHECKING:
     from grader.course import Course
@@ -387,7 +388,7 @@ class ClusterDispatch:
     def describe(self) -> str:
         workers = len(self.client.nthreads())
         text = f"grading on {self.target.describe()}: scheduler {self.address}, " + (
-            f"{workers} worker{'s' if workers != 1 else ''} now"
+            f"{plural(workers, 'worker')} now"
             if workers
             else "no worker yet (grading starts as they join)"
         )

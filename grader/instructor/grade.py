@@ -356,7 +356,8 @@ def grade_class(
             assignment=assignment,
         )
         known = ledger.keys()
-        todo, why = [], Counter()
+        todo: list[Task] = []
+        why: Counter[str] = Counter()
         for task in tasks:
             old = known.get((task.student, task.exercise))
             if old == task.key:
@@ -407,7 +408,7 @@ def grade_class(
         results = ledger.results()
         people = submissions / "_students.csv"  # who each folder is in the LMS (dlgrade import)
         if people.is_file():
-            from grader.instructor.outputs import write_atomically
+            from grader.paths import write_atomically
 
             write_atomically(out / "_students.csv", people.read_text(encoding="utf-8"))
         write_outputs(
@@ -514,7 +515,7 @@ def _note_faults(out: Path, faults: list[str]) -> None:
     """Adds the grader faults of the run to its side file, for the instructor."""
     import json
 
-    from grader.instructor.outputs import write_atomically
+    from grader.paths import write_atomically
 
     path = out / "_run.json"
     run = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -34,6 +34,7 @@ from grader.course import Course
 from grader.errors import UserError
 from grader.generate.pipeline import require_generated
 from grader.notebook import GRADERS_DIR
+from grader.wording import plural
 
 CONFIG = """# nbgrader configuration written by `dlgrade nbgrader export`.
 c = get_config()  # noqa: F821 (nbgrader provides it)
@@ -57,7 +58,12 @@ def _cell(kind: str, source: str, grade_id: str | None = None, **nbgrader: Any) 
     if kind == "code":
         cell.update({"execution_count": None, "outputs": []})
     if grade_id is not None:
-        meta = {"grade": False, "solution": False, "locked": False, "schema_version": 3}
+        meta: dict[str, Any] = {
+            "grade": False,
+            "solution": False,
+            "locked": False,
+            "schema_version": 3,
+        }
         meta.update(nbgrader)
         meta["grade_id"] = grade_id
         cell["metadata"]["nbgrader"] = meta
@@ -65,7 +71,7 @@ def _cell(kind: str, source: str, grade_id: str | None = None, **nbgrader: Any) 
 
 
 def _points(n: float) -> str:
-    return f"{n:g} point{'s' if n != 1 else ''}"
+    return plural(float(n), "point")
 
 
 def hidden_cell(exercise: str) -> str:

@@ -19,12 +19,12 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.course import Course
+from grader.paths import write_atomically
 
 if TYPE_CHECKING:
     from grader.instructor.assignment import Assignment
@@ -171,12 +171,3 @@ def gradescope_results(results: list[dict[str, Any]]) -> dict[str, Any]:
                 }
             )
     return {"score": sum(t["score"] for t in tests), "tests": tests, "visibility": "visible"}
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Writes ``text`` to ``path`` through a temporary file beside it: readers see the old file
-    or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -229,14 +229,14 @@ def find(
             continue
         exact = [(p, h) for p, h in candidates if h == "exact" and p.parent == folder]
         chosen = exact or candidates
-        shown = [f"{student}/{p.relative_to(folder).as_posix()}" for p, _ in chosen]
+        names = [f"{student}/{p.relative_to(folder).as_posix()}" for p, _ in chosen]
         if len(chosen) > 1:
             return Found(
                 student,
                 exercise,
-                shown[0],
+                names[0],
                 kind=suffix,
-                problem=f"several files could be {exercise}.{suffix}: {', '.join(shown)}; hand "
+                problem=f"several files could be {exercise}.{suffix}: {', '.join(names)}; hand "
                 "in one (or, in nbgrader's layout, name the assignment with --assignment)",
             )
         path, how = chosen[0]
@@ -247,19 +247,21 @@ def find(
                 "copy": "a numbered copy",
                 "exact": "in a subfolder",
             }[how]
-            notes = (f"graded {shown[0]} as {exercise}.{suffix} ({reason})",)
+            notes = (f"graded {names[0]} as {exercise}.{suffix} ({reason})",)
         try:
             content = read_regular(path, MAX_BYTES if suffix == "py" else 20 * MAX_BYTES)
         except Unreadable as exc:
-            return Found(student, exercise, shown[0], kind=suffix, problem=f"{shown[0]}: {exc}")
-        return Found(student, exercise, shown[0], content, suffix, None, notes)
-    others = sorted(
+            return Found(student, exercise, names[0], kind=suffix, problem=f"{names[0]}: {exc}")
+        return Found(student, exercise, names[0], content, suffix, None, notes)
+    handed_in = sorted(
         f"{p.relative_to(folder).as_posix()}"
         for p in _all_files(folder)
         if p.suffix.lower() in (".py", ".ipynb") and p.name not in others
     )
     handed = (
-        f" (it holds {', '.join(others[:5])}{' ...' if len(others) > 5 else ''})" if others else ""
+        f" (it holds {', '.join(handed_in[:5])}{' ...' if len(handed_in) > 5 else ''})"
+        if handed_in
+        else ""
     )
     return Found(
         student,

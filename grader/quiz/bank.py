@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
 from collections.abc import Callable, Iterable
@@ -53,6 +52,7 @@ import yaml
 if TYPE_CHECKING:  # figures is imported only for a question that has one
     from grader.quiz.figures import FigureSpec
 
+from grader.paths import write_atomically
 from grader.quiz import catalog
 from grader.quiz.markup import has_code_block, without_code
 from grader.quiz.texmath import readable
@@ -216,7 +216,7 @@ def topic_counts(bank: Bank) -> list[dict[str, Any]]:
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _LineLoader(_Loader):  # type: ignore[misc, valid-type]
+class _LineLoader(_Loader):
     """A safe loader that remembers the line of every mapping (as key ``__line__``)."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
@@ -263,7 +263,7 @@ def check_rendered(r: Any) -> str | None:
     return None
 
 
-def _question(
+def _parse_question(
     raw: Any, path: Path, topic: str, index: int, problems: list[Problem]
 ) -> Question | None:
     if not isinstance(raw, dict):
@@ -364,7 +364,7 @@ def check_question(raw: dict[str, Any], path: Path, topic: str) -> list[Problem]
     """Everything wrong with one question written as a mapping, by the rules of a bank file
     (a proposed question is checked by this before it can enter a bank)."""
     problems: list[Problem] = []
-    _question(dict(raw), path, topic, 0, problems)
+    _parse_question(dict(raw), path, topic, 0, problems)
     return problems
 
 
@@ -389,10 +389,7 @@ def _read_yaml(path: Path) -> Any:
         pass
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"stamp": stamp, "data": data}), encoding="utf-8")
-        os.replace(tmp, cache)
+        write_atomically(cache, json.dumps({"stamp": stamp, "data": data}))
     except (OSError, TypeError, ValueError):
         pass  # no cache (a read-only home, YAML dates): just slower next time
     return data
@@ -415,7 +412,9 @@ def load_file(path: Path, problems: list[Problem]) -> tuple[str, str, list[Quest
         return path.stem, path.stem, []
     topic = str(data.get("topic", path.stem))
     title = str(data.get("title", topic))
-    found = [_question(raw, path, topic, i, problems) for i, raw in enumerate(data["questions"])]
+    found = [
+        _parse_question(raw, path, topic, i, problems) for i, raw in enumerate(data["questions"])
+    ]
     return topic, title, [q for q in found if q is not None]
 
 

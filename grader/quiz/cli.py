@@ -5,29 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from grader.clitools import AppContext, bank_option, banks_folder, console, exit_with, pass_app
 from grader.errors import UserError
 from grader.paths import data_home
+from grader.wording import plural
+
+if TYPE_CHECKING:  # the bank, session and linter load on use: `dlgrade quiz` stays light
+    from grader.quiz.bank import Bank
+    from grader.quiz.lint import Report
+    from grader.quiz.session import Session
 
 
-def _banks(app: Any, bank_dir: Path | None) -> Path:
-    if bank_dir is not None:
-        if not bank_dir.exists():
-            raise UserError(f"no such folder or bank file: {bank_dir}")
-        return bank_dir
-    path = app.course().quizzes_dir
-    if not path.is_dir():
-        raise UserError(f"this course has no question banks ({path} is missing)")
-    return path
-
-
-def _load(app: Any, bank_dir: Path | None):
+def _load(app: AppContext, bank_dir: Path | None) -> Bank:
     from grader.quiz.bank import load
 
-    bank = load([_banks(app, bank_dir)])
+    bank = load([banks_folder(app, bank_dir)])
     if bank.problems:
         first = bank.problems[0]
         more = (
@@ -45,17 +41,10 @@ def _store():
     return Store(data_home() / "quiz.sqlite")
 
 
-def _console(as_json: bool):
-    from rich.console import Console
-
-    # with --json the conversation goes to stderr, so stdout holds only the JSON object
-    return Console(stderr=as_json, highlight=False)
-
-
 def _play(session, seed: int | None, as_json: bool) -> None:
     from grader.quiz.play import play_plain, review, use_plain_mode
 
-    out = _console(as_json)
+    out = console(stderr=as_json)  # with --json, stdout holds only the JSON object
     if use_plain_mode(sys.stdin):
         completed = play_plain(session, out)
     else:
@@ -66,7 +55,7 @@ def _play(session, seed: int | None, as_json: bool) -> None:
         out.print("the quiz is saved; continue it with `dlgrade quiz resume`")
         if as_json:
             click.echo(json.dumps(session.to_json()))
-        raise SystemExit(1)
+        exit_with(1)
     review(session, out, seed)
     if as_json:
         click.echo(json.dumps(session.to_json()))
@@ -115,13 +104,7 @@ def quiz_options(fn):
                 default=None,
                 help="Draw the same quiz again (the seed is printed).",
             ),
-            click.option(
-                "--bank",
-                "bank_dir",
-                type=click.Path(path_type=Path),
-                default=None,
-                help="Banks folder (default: the course's quizzes/).",
-            ),
+            bank_option,
             click.option(
                 "--json", "as_json", is_flag=True, help="Print one JSON object at the end."
             ),
@@ -131,7 +114,7 @@ def quiz_options(fn):
     return fn
 
 
-def _run(app: Any, mode: str, weak: bool, **opts: Any) -> None:
+def _run(app: AppContext, mode: str, weak: bool, **opts: Any) -> None:
     from grader.quiz.play import QuizSettings, start
 
     bank = _load(app, opts["bank_dir"])
@@ -148,15 +131,13 @@ def _run(app: Any, mode: str, weak: bool, **opts: Any) -> None:
         calculator=not opts["no_calculator"],
     )
     session, seed = start(bank, store, settings)
-    out = _console(opts["as_json"])
+    out = console(stderr=opts["as_json"])
     rules = (
         "practice: after each answer, the right one and why"
         if mode == "practice"
         else "exam rules: single best answer, no going back, no feedback until the end"
     )
-    out.print(
-        f"[bold]{mode} quiz[/] · {session.total} question{'s' if session.total != 1 else ''} · seed {seed} · {rules}"
-    )
+    out.print(f"[bold]{mode} quiz[/] · {plural(session.total, 'question')} · seed {seed} · {rules}")
     try:
         _play(session, seed, opts["as_json"])
     finally:
@@ -180,8 +161,8 @@ def quiz() -> None:
 @click.option(
     "--weak", is_flag=True, help="Draw more from your weakest topics and the questions you missed."
 )
-@click.pass_obj
-def practice(app: Any, weak: bool, **opts: Any) -> None:
+@pass_app
+def practice(app: AppContext, weak: bool, **opts: Any) -> None:
     """A practice quiz: after each answer, the right one and the explanation.
 
     \b
@@ -193,8 +174,8 @@ def practice(app: Any, weak: bool, **opts: Any) -> None:
 
 @quiz.command()
 @quiz_options
-@click.pass_obj
-def exam(app: Any, **opts: Any) -> None:
+@pass_app
+def exam(app: AppContext, **opts: Any) -> None:
     """A quiz under exam rules: no feedback until the end, no way back to a closed question.
 
     \b
@@ -205,12 +186,10 @@ def exam(app: Any, **opts: Any) -> None:
 
 
 @quiz.command("resume")
-@click.option(
-    "--bank", "bank_dir", type=click.Path(path_type=Path), default=None, help="Banks folder."
-)
+@bank_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
-@click.pass_obj
-def resume_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
+@pass_app
+def resume_cmd(app: AppContext, bank_dir: Path | None, as_json: bool) -> None:
     """Continue the last quiz that did not finish (the question open when it stopped counts as
     timed out).
 
@@ -224,13 +203,13 @@ def resume_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
     store = _store()
     try:
         session = resume(bank, store)
-        _console(as_json).print(resume_message(session))
+        console(stderr=as_json).print(resume_message(session))
         _play(session, None, as_json)
     finally:
         store.close()
 
 
-def resume_message(session: Any) -> str:
+def resume_message(session: Session) -> str:
     """Where a resumed quiz stands: never a question past the last, and in exam mode nothing about
     correctness (exam rules: no feedback until the end)."""
     answered = sum(1 for item in session.items if item.status == "answered")
@@ -245,16 +224,10 @@ def resume_message(session: Any) -> str:
 
 
 @quiz.command("history")
-@click.option(
-    "--bank",
-    "bank_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Banks folder (for topic titles).",
-)
+@bank_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
-@click.pass_obj
-def history_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
+@pass_app
+def history_cmd(app: AppContext, bank_dir: Path | None, as_json: bool) -> None:
     """Past attempts, the score per topic over time, and the weakest topics.
 
     \b
@@ -274,22 +247,16 @@ def history_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(history_data(store, titles)))
         else:
-            history(store, _console(False), titles)
+            history(store, console(), titles)
     finally:
         store.close()
 
 
 @quiz.command("topics")
-@click.option(
-    "--bank",
-    "bank_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Banks folder (default: the course's quizzes/).",
-)
+@bank_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list instead.")
-@click.pass_obj
-def topics_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
+@pass_app
+def topics_cmd(app: AppContext, bank_dir: Path | None, as_json: bool) -> None:
     """The topics (the keys --topic takes), their titles and how many questions each has.
 
     \b
@@ -318,8 +285,8 @@ def topics_cmd(app: Any, bank_dir: Path | None, as_json: bool) -> None:
 @quiz.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
-@click.pass_obj
-def validate(app: Any, paths: tuple[Path, ...], as_json: bool) -> None:
+@pass_app
+def validate(app: AppContext, paths: tuple[Path, ...], as_json: bool) -> None:
     """Check question banks, and lint them for what a test-wise student could exploit.
 
     Every problem is printed with its file, line and question id. The linter's table gives,
@@ -337,7 +304,7 @@ def validate(app: Any, paths: tuple[Path, ...], as_json: bool) -> None:
     from grader.quiz.bank import validate as check
     from grader.quiz.lint import lint
 
-    targets = list(paths) or [_banks(app, None)]
+    targets = list(paths) or [banks_folder(app, None)]
     for p in targets:
         if not p.exists():
             raise UserError(f"no such file or folder: {p}")
@@ -365,19 +332,15 @@ def validate(app: Any, paths: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"ok: {summary}")
         else:
             failed = [f.name for f in report.files if f.failed]
-            why = (
-                [f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"] if problems else []
-            )
+            why = [plural(len(problems), "problem")] if problems else []
             if failed:
-                why.append(
-                    f"{len(failed)} file{'s' if len(failed) != 1 else ''} over the linter's limit"
-                )
+                why.append(f"{plural(len(failed), 'file')} over the linter's limit")
             click.echo(f"FAILED: {', '.join(why)} ({summary})", err=True)
     if not passed:
-        raise SystemExit(1)
+        exit_with(1)
 
 
-def _lint_table(report: Any) -> None:
+def _lint_table(report: Report) -> None:
     from rich.table import Table
 
     from grader.quiz.lint import LEVEL3_TARGET, MAX_ECHO_SHARE, MAX_SHARE
@@ -406,11 +369,11 @@ def _lint_table(report: Any) -> None:
             str(f.calculator),
             verdict,
         )
-    console = _console(False)
-    console.print(table)
+    out = console()
+    out.print(table)
     o = report.overall
     level3 = o.share(o.level3, o.items)
-    console.print(
+    out.print(
         f"level 3: {level3:.0%} of all {o.items} items (target at least {LEVEL3_TARGET:.0%}"
         f"{'' if level3 >= LEVEL3_TARGET else ': not met'}); kinds: "
         + ", ".join(
@@ -454,16 +417,10 @@ def _lint_table(report: Any) -> None:
     is_flag=True,
     help="Leave out questions whose numbers need a calculator (a closed-book exam).",
 )
-@click.option(
-    "--bank",
-    "bank_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Banks folder (default: the course's quizzes/).",
-)
-@click.pass_obj
+@bank_option
+@pass_app
 def export_cmd(
-    app: Any,
+    app: AppContext,
     fmt: str,
     out: Path,
     topics: tuple[str, ...],
@@ -547,7 +504,5 @@ def stats_cmd(databases: tuple[Path, ...], as_json: bool) -> None:
         table.add_row(
             s.qid, s.topic, str(s.attempts), f"{s.difficulty:.2f}", disc, picked, ", ".join(s.flags)
         )
-    _console(False).print(table)
-    _console(False).print(
-        "choices are letters of the bank's order (a = the first choice in the file)"
-    )
+    console().print(table)
+    console().print("choices are letters of the bank's order (a = the first choice in the file)")

@@ -237,7 +237,8 @@ def read_gift(text: str) -> list[tuple[str, str, Rendered]]:
         if not m:
             raise ValueError(f"not a GIFT question: {block[:60]!r}")
         name, body, answers = m.group(1), m.group(2).strip(), m.group(3)
-        choices, answer, explanation = [], -1, ""
+        choices: list[str] = []
+        answer, explanation = -1, ""
         for line in answers.split("\n"):
             if line.startswith("####"):
                 explanation = _unescape(line[4:])

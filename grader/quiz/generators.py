@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -214,21 +214,21 @@ def _decimals_needed(v: float, cap: int) -> int:
     return cap
 
 
-def _fixed(v: float, d: int) -> str:
+def _fixed(v: float | Fraction, d: int) -> str:
     """``v`` with ``d`` decimals, never "-0.00"."""
     t = f"{v + 0.0:.{d}f}"
     return t[1:] if t.startswith("-") and not t.strip("-0.") else t
 
 
-def shown_alike(values: list[float], cap: int) -> list[str]:
+def shown_alike(values: Sequence[float | Fraction], cap: int) -> list[str]:
     """``values`` shown with one precision, as the linter's precision check wants: the fewest
     decimals (at most ``cap``) that show every one of them exactly, else ``cap`` decimals for all.
     Integers stay integers; a rounded key never sits among exact distractors, or the reverse."""
-    d = max(_decimals_needed(v, cap) for v in values)
+    d = max(_decimals_needed(float(v), cap) for v in values)
     return [_fixed(v, d) for v in values]
 
 
-def fraction(v: float, limit: int = 1000) -> str:
+def fraction(v: float | Fraction, limit: int = 1000) -> str:
     """``v`` as an exact fraction ("1/8", "-2/3", "3")."""
     f = Fraction(v).limit_denominator(limit)
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
@@ -237,7 +237,7 @@ def fraction(v: float, limit: int = 1000) -> str:
 def _numeric(
     rng: random.Random,
     value: float,
-    wrongs: list[float | None],
+    wrongs: Sequence[float | None],
     fmt: str = "{:g}",
     k: int = 4,
     decimals: int | None = None,
@@ -297,7 +297,7 @@ def _stand_apart(fmt: str, value: float, wrongs: list[float]) -> bool:
     return all(not too_close(key, fmt.format(w)) for w in wrongs)
 
 
-def _question(
+def _rendered_question(
     text: str, choices: list[str], answer: int, explanation: str, **data: Any
 ) -> dict[str, Any]:
     return {
@@ -322,7 +322,7 @@ def transposed_conv_output_size(rng: random.Random) -> dict[str, Any]:
         n * s - 2 * p + k,
     ]
     choices, answer = _numeric(rng, out, wrongs, "{:d}")
-    return _question(
+    return _rendered_question(
         f"A transposed convolution (`ConvTranspose2d`) with a ${k}\\times{k}$ kernel, stride {s} and "
         f"padding {p} is applied to a ${n}\\times{n}$ input. What is the width of its output?",
         choices,
@@ -346,7 +346,7 @@ def dense_parameter_count(rng: random.Random) -> dict[str, Any]:
     choices, answer = _numeric(
         rng, value, [d_in * d_out, d_in * d_out + d_in, (d_in + 1) * (d_out + 1)], "{:d}"
     )
-    return _question(
+    return _rendered_question(
         f"How many trainable parameters does a fully connected layer from {d_in} inputs to {d_out} outputs (with bias) have?",
         choices,
         answer,
@@ -363,7 +363,7 @@ def conv_parameter_count(rng: random.Random) -> dict[str, Any]:
     value = f * (c * k * k + 1)
     wrongs = [f * c * k * k, f * (k * k + 1), f * k * k + 1, c * f * k]
     choices, answer = _numeric(rng, value, wrongs, "{:d}")
-    return _question(
+    return _rendered_question(
         f"How many trainable parameters does a `Conv2d({c}, {f}, kernel_size={k})` layer (with bias) have?",
         choices,
         answer,
@@ -387,7 +387,7 @@ def lstm_parameter_count(rng: random.Random) -> dict[str, Any]:
         4 * (h * d + 2 * h),
     ]
     choices, answer = _numeric(rng, value, wrongs, "{:d}")
-    return _question(
+    return _rendered_question(
         f"How many parameters does `torch.nn.LSTM(input_size={d}, hidden_size={h})` (one layer) have?",
         choices,
         answer,
@@ -407,7 +407,7 @@ def gru_parameter_count(rng: random.Random) -> dict[str, Any]:
     value = 3 * (h * d + h * h + 2 * h)
     wrongs = [4 * (h * d + h * h + 2 * h), 3 * (h * d + h * h + h), 2 * (h * d + h * h + 2 * h)]
     choices, answer = _numeric(rng, value, wrongs, "{:d}")
-    return _question(
+    return _rendered_question(
         f"How many parameters does `torch.nn.GRU(input_size={d}, hidden_size={h})` (one layer) have?",
         choices,
         answer,
@@ -424,7 +424,7 @@ def embedding_parameter_count(rng: random.Random) -> dict[str, Any]:
     v, d = rng.choice([1000, 5000, 10000, 30000, 50000]), rng.choice([50, 100, 128, 300, 512])
     value = v * d
     choices, answer = _numeric(rng, value, [v * d + d, v + d, v * d + v], "{:d}")
-    return _question(
+    return _rendered_question(
         f"An embedding layer maps a vocabulary of {v} tokens to vectors of size {d}. How many parameters does it have?",
         choices,
         answer,
@@ -455,7 +455,7 @@ def receptive_field(rng: random.Random) -> dict[str, Any]:
         product *= k
     choices, answer = _numeric(rng, r, [naive, summed, product, r + jump], "{:d}")
     stack = ", ".join(f"{k}×{k} stride {s}" for k, s in layers)
-    return _question(
+    return _rendered_question(
         f"What is the receptive field (in input pixels, along one axis) of one output of this stack of "
         f"convolutions, input first: {stack}?",
         choices,
@@ -473,7 +473,7 @@ def matmul_shape(rng: random.Random) -> dict[str, Any]:
     correct = f"({b}, {n}, {m})"
     wrongs = [f"({b}, {m}, {n})", f"({n}, {m})", f"({b}, {n}, {k})", f"({b}, {k}, {m})"]
     choices, answer = _choices(rng, correct, wrongs)
-    return _question(
+    return _rendered_question(
         f"`A` has shape ({b}, {n}, {k}) and `B` has shape ({k}, {m}). What is the shape of `A @ B`?",
         choices,
         answer,
@@ -505,7 +505,7 @@ def cross_entropy_value(rng: random.Random) -> dict[str, Any]:
     named = [why for w, why in slips if f"{w:.3f}" in choices and f"{w:.3f}" != choices[answer]]
     z = ", ".join(map(str, logits))
     ordinal = ("first", "second", "third")[y]
-    return _question(
+    return _rendered_question(
         f"Logits $z = ({z})$; the true class is the {ordinal} one (its logit is {logits[y]}). What "
         "is the cross-entropy loss $-\\log \\mathrm{softmax}(z)_y$ (natural log)?",
         choices,
@@ -531,7 +531,7 @@ def sigmoid_bce(rng: random.Random) -> dict[str, Any]:
         -math.log(s),
     ]
     choices, answer = _numeric(rng, value, wrongs, "{:.3f}")
-    return _question(
+    return _rendered_question(
         f"A binary classifier outputs the logit $z = {z:g}$ for a sample of label $t = {t}$. What is the binary "
         "cross-entropy $-[t \\log \\sigma(z) + (1 - t) \\log(1 - \\sigma(z))]$?",
         choices,
@@ -555,10 +555,10 @@ def perceptron_update(rng: random.Random) -> dict[str, Any]:
     sign = y - pred
     new = [w[i] + lr * sign * x[i] for i in range(2)]
 
-    def fmt(v: list[float]) -> str:
+    def fmt(v: Sequence[float]) -> str:
         return "(" + ", ".join(f"{a:g}" for a in v) + ")"
 
-    wrongs = [
+    wrongs: list[list[float]] = [
         [w[i] - lr * sign * x[i] for i in range(2)],  # the sign of the correction reversed
         [float(a) for a in w],  # no update: "the prediction was close enough"
         [w[i] + lr * x[i] for i in range(2)],  # always adding x
@@ -579,7 +579,7 @@ def perceptron_update(rng: random.Random) -> dict[str, Any]:
     columns = [shown_alike([v[i] for v in vectors], 1) for i in range(2)]
     shown = [f"({columns[0][r]}, {columns[1][r]})" for r in range(len(vectors))]
     choices, answer = _choices(rng, shown[0], shown[1:])
-    return _question(
+    return _rendered_question(
         f"A perceptron (labels 0/1, $f(x) = 1$ if $w \\cdot x + b > 0$) has $w = {fmt(w)}$, $b = {b}$. It sees "
         f"$x = {fmt(x)}$ with label $y = {y}$. What is $w$ after one update with learning rate {lr:g}?",
         choices,
@@ -612,7 +612,7 @@ def momentum_step(rng: random.Random) -> dict[str, Any]:
         if _stand_apart("{:.4g}", value, wrongs[:3]):
             break
     choices, answer = _numeric(rng, value, wrongs, decimals=4)
-    return _question(
+    return _rendered_question(
         f"SGD with momentum (as in PyTorch: $v \\leftarrow \\beta v + g$, $w \\leftarrow w - \\eta v$), with $\\beta = {beta}$, "
         f"$\\eta = {lr}$. The weight is $w = {w}$, the velocity $v = {v}$, the gradient $g = {g}$. What is $w$ after the step?",
         choices,
@@ -644,7 +644,7 @@ def adam_first_step(rng: random.Random) -> dict[str, Any]:
         if _stand_apart("{:.4g}", value, wrongs[:3]):
             break
     choices, answer = _numeric(rng, value, wrongs, decimals=4)
-    return _question(
+    return _rendered_question(
         f"Adam ($\\beta_1 = 0.9$, $\\beta_2 = 0.999$, $\\epsilon = 10^{{-8}}$, learning rate {lr}) takes its first step "
         f"from $w = {w}$ with gradient $g = {g}$. What is $w$ after it?",
         choices,
@@ -673,7 +673,7 @@ def discounted_return(rng: random.Random) -> dict[str, Any]:
         gamma * sum(rewards),
     ]
     choices, answer = _numeric(rng, value, wrongs, decimals=3)
-    return _question(
+    return _rendered_question(
         f"An episode gives the rewards $r_0, r_1, \\dots = {tuple(rewards)}$. What is the discounted return $G_0 = "
         f"\\sum_t \\gamma^t r_t$ with $\\gamma = {gamma}$?",
         choices,
@@ -716,7 +716,7 @@ def q_learning_update(rng: random.Random) -> dict[str, Any]:
         if _stand_apart("{:.4g}", value, wrongs[:3]):
             break
     choices, answer = _numeric(rng, value, wrongs, decimals=3)
-    return _question(
+    return _rendered_question(
         f"Q-learning with $\\alpha = {alpha}$, $\\gamma = {gamma}$: $Q(s, a) = {q}$, the reward is {r}, and the next "
         f"state's values are $Q(s', \\cdot) = {tuple(nxt)}$ (not terminal). The next action taken is {a_next + 1}. "
         "What is the new $Q(s, a)$?",
@@ -746,7 +746,7 @@ def sarsa_update(rng: random.Random) -> dict[str, Any]:
         if _stand_apart("{:.4g}", value, wrongs[:3]):
             break
     choices, answer = _numeric(rng, value, wrongs, decimals=3)
-    return _question(
+    return _rendered_question(
         f"SARSA with $\\alpha = {alpha}$, $\\gamma = {gamma}$: $Q(s, a) = {q}$, the reward is {r}, the next state's "
         f"values are $Q(s', \\cdot) = {tuple(nxt)}$ (not terminal) and the next action taken is {a_next + 1}. "
         "What is the new $Q(s, a)$?",
@@ -773,7 +773,7 @@ def epsilon_greedy_probability(rng: random.Random) -> dict[str, Any]:
     wrongs = [1 - eps, eps, eps / (a - 1), 1 - eps + eps / a, eps / a, 1 / a]
     choices, answer = _numeric(rng, value, wrongs, decimals=3)
     which = "the greedy action" if greedy else "one particular non-greedy action"
-    return _question(
+    return _rendered_question(
         f"ε-greedy with $\\epsilon = {eps}$ over {a} actions (the random choice is uniform over all {a}, the greedy "
         f"one included). What is the probability of choosing {which}?",
         choices,
@@ -803,7 +803,7 @@ def ucb_score(rng: random.Random) -> dict[str, Any]:
         q + c * math.sqrt(math.log10(t) / n),
     ]
     choices, answer = _numeric(rng, value, wrongs, decimals=3)
-    return _question(
+    return _rendered_question(
         f"UCB1 scores an arm with estimated value {q}, pulled {'once' if n == 1 else f'{n} times'} "
         f"in $t = {t}$ rounds, with $c = {c:g}$. "
         "What is its score $Q + c\\sqrt{\\ln t / N}$?",
@@ -824,7 +824,7 @@ def inverted_dropout_scale(rng: random.Random) -> dict[str, Any]:
     p, x = rng.choice([0.1, 0.2, 0.25, 0.5, 0.8]), rng.choice([1.0, 2.0, 3.0, 4.0])
     value = x / (1 - p)
     choices, answer = _numeric(rng, value, [x * (1 - p), x / p, x, x * p], decimals=3)
-    return _question(
+    return _rendered_question(
         f"Inverted dropout with drop probability $p = {p}$ at training time. An activation of {x} is kept. "
         "What value does the layer output for it?",
         choices,
@@ -855,7 +855,7 @@ def batchnorm_output(rng: random.Random) -> dict[str, Any]:
         gamma * batch[i] + beta,
     ]
     choices, answer = _numeric(rng, value, wrongs, "{:.3f}")
-    return _question(
+    return _rendered_question(
         f"Batch normalisation at training time, one feature, batch ${tuple(batch)}$, $\\gamma = {gamma}$, "
         f"$\\beta = {beta}$, $\\epsilon = 10^{{-5}}$. What does it output for the entry {batch[i]} (position {i + 1})?",
         choices,
@@ -886,7 +886,7 @@ def kl_gaussians(rng: random.Random) -> dict[str, Any]:
         abs(math.log(s2 / s1)),
     ]
     choices, answer = _numeric(rng, value, wrongs, "{:.4f}")
-    return _question(
+    return _rendered_question(
         f"What is $\\mathrm{{KL}}(\\mathcal{{N}}({mu1:g}, {s1:g}^2) \\,\\|\\, \\mathcal{{N}}({mu2:g}, {s2:g}^2))$ (in nats)?",
         choices,
         answer,
@@ -910,7 +910,7 @@ def attention_scale(rng: random.Random) -> dict[str, Any]:
     value = 1 / math.sqrt(d_k)
     wrongs = [1 / math.sqrt(d_model), 1 / d_k, 1 / math.sqrt(heads), math.sqrt(d_k)]
     choices, answer = _choices(rng, fraction(value), [fraction(w) for w in wrongs])
-    return _question(
+    return _rendered_question(
         f"A transformer with $d_{{model}} = {d_model}$ and {heads} heads scales the dot products $QK^T$ of each head "
         "by which factor before the softmax?",
         choices,
@@ -948,7 +948,7 @@ def normalized_adjacency(rng: random.Random) -> dict[str, Any]:
     ]
     choices, answer = _numeric(rng, value, wrongs, "{:.4f}")
     edge_list = ", ".join(f"{a + 1}–{b + 1}" for a, b in sorted(edges))
-    return _question(
+    return _rendered_question(
         f"An undirected graph on nodes 1 to 4 has the edges {edge_list}. A GCN layer uses "
         f"$\\hat A = \\tilde D^{{-1/2}}(A + I)\\tilde D^{{-1/2}}$, where $\\tilde D$ holds the degrees of $A + I$. What is $\\hat A_{{{i + 1},{j + 1}}}$?",
         choices,

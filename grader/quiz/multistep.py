@@ -14,7 +14,7 @@ import itertools
 import math
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -22,14 +22,14 @@ from grader.quiz.generators import (
     _numeric,
     _p,
     _plus,
-    _question,
+    _rendered_question,
     fraction,
     generator,
     shown_alike,
     too_close,
 )
 
-Vector = tuple[float, ...]
+Vector = tuple[float | Fraction, ...]  # Fractions where a choice must be exact
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -65,7 +65,7 @@ def _modal(texts: list[str]) -> bool:
 def _vector_choices(
     rng: random.Random,
     value: Vector,
-    wrongs: list[Vector],
+    wrongs: Sequence[Vector],
     k: int = 4,
     decimals: int = 3,
     exact: bool = False,
@@ -161,7 +161,7 @@ def cnn_shapes_params(rng: random.Random) -> dict[str, Any]:
     ]
     choices, answer = _numeric(rng, value, wrongs, "{:d}")
     pad = f"padding {p1}" if p1 else "no padding"
-    return _question(
+    return _rendered_question(
         f"A network takes ${c0}\\times{size}\\times{size}$ images (channels first): "
         f"`Conv2d({c0}, {c1}, kernel_size={k1}, stride=1, padding={p1})`, ReLU, "
         f"`MaxPool2d(2)`, `Conv2d({c1}, {c2}, kernel_size=3, stride=2, padding=1)`, ReLU, "
@@ -217,7 +217,7 @@ def transposed_conv_chain(rng: random.Random) -> dict[str, Any]:
     chain = ", then ".join(
         f"`ConvTranspose2d(kernel_size={k}, stride={s}, padding={p})`" for k, s, p in layers
     )
-    return _question(
+    return _rendered_question(
         f"A decoder maps a ${n0}\\times{n0}$ feature map through {chain}. What is the width of "
         "its output?",
         choices,
@@ -270,7 +270,7 @@ def mlp_backprop(rng: random.Random) -> dict[str, Any]:
             break
     choices, answer = _numeric(rng, float(value), [float(w) for w in wrongs], decimals=1)
     unit = "active" if gate else "inactive (its pre-activation is negative)"
-    return _question(
+    return _rendered_question(
         f"A network computes $\\hat y = w_2 \\cdot \\mathrm{{ReLU}}(W_1 x + b_1) + b_2$ with "
         f"$W_1$ = {_matrix(w1)} (one row per hidden unit), $b_1$ = {tuple(b1)}, $w_2$ = "
         f"{tuple(w2)}, $b_2$ = {b2}, and the loss $L = (\\hat y - y)^2 / 2$. For "
@@ -323,7 +323,7 @@ def attention_step(rng: random.Random) -> dict[str, Any]:
     ]
     choices, answer = _vector_choices(rng, value, wrongs, decimals=3)
     weights = attend([d / 2 for d in dots], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
-    return _question(
+    return _rendered_question(
         f"Scaled dot-product attention, one query $q$ = {tuple(q)} over three keys $k_1$ = "
         f"{tuple(keys[0])}, $k_2$ = {tuple(keys[1])}, $k_3$ = {tuple(keys[2])} with values "
         f"$v_1$ = {tuple(values[0])}, $v_2$ = {tuple(values[1])}, $v_3$ = {tuple(values[2])} "
@@ -353,7 +353,7 @@ _GRAPHS = {  # (name, number of nodes, edges): every component regular, so 1/sqr
 
 
 def _gcn_node(
-    feats: list[list[int]], rows: list[int], norm: float, w: list[list[int]], relu: bool
+    feats: list[list[int]], rows: list[int], norm: int, w: list[list[int]], relu: bool
 ) -> Vector:
     """ReLU((sum of the features of ``rows``) / norm · W), or without the ReLU."""
     agg = [Fraction(sum(feats[j][c] for j in rows), norm) for c in range(2)]
@@ -380,20 +380,20 @@ def gcn_step(rng: random.Random) -> dict[str, Any]:
             feats, [i, *nbrs], deg[i], w, True
         )  # regular: every 1/sqrt(d_i d_j) is 1/d_i
         wt = [[w[0][0], w[1][0]], [w[0][1], w[1][1]]]
-        wrongs = [
+        candidates = [
             _gcn_node(feats, nbrs, max(1, deg[i] - 1), w, True) if nbrs else None,  # no self-loops
             _gcn_node(feats, [i, *nbrs], 1, w, True),  # no normalisation: a plain sum
             _gcn_node(feats, [i, *nbrs], deg[i], w, False),  # the ReLU forgotten
             _gcn_node(feats, [i, *nbrs], deg[i], wt, True),  # W transposed
         ]
-        wrongs = [v for v in wrongs if v is not None]
+        wrongs = [v for v in candidates if v is not None]
         if any(v != 0 for v in value) and sum(_vec(v) != _vec(value) for v in wrongs) >= 3:
             break
     edge_list = ", ".join(f"{a + 1}–{b + 1}" for a, b in edges)
     choices, answer = _vector_choices(rng, value, wrongs, exact=True)
     rows = "; ".join(f"node {j + 1}: {tuple(feats[j])}" for j in range(n))
     agg = [sum(feats[j][c] for j in [i, *nbrs]) for c in range(2)]
-    return _question(
+    return _rendered_question(
         f"A GCN layer computes $H' = \\mathrm{{ReLU}}(\\tilde D^{{-1/2}} (A + I) \\tilde D^{{-1/2}} H W)$, "
         f"where $\\tilde D$ holds the degrees of $A + I$. The graph is {name} (nodes 1 to {n}, "
         f"edges {edge_list}); the features $H$ are {rows}; $W$ = {_matrix(w)}. What is the new "
@@ -437,7 +437,7 @@ def n_step_return(rng: random.Random) -> dict[str, Any]:
         f"{r:g}" if t == 0 else f"{_plus(r)}·{_pow(gamma, t) if t > 1 else f'{gamma:g}'}"
         for t, r in enumerate(rewards)
     )
-    return _question(
+    return _rendered_question(
         f"An actor-critic agent uses 3-step returns with $\\gamma = {gamma}$. From state $s_0$ it "
         f"receives the rewards $r_0, r_1, r_2$ = {tuple(rewards)} and reaches $s_3$ (not terminal), "
         f"where the critic estimates $V(s_3)$ = {v}. What is the 3-step return $G_0^{{(3)}}$?",
@@ -477,7 +477,7 @@ def bptt_gradient(rng: random.Random) -> dict[str, Any]:
         if max(abs(v) for v in value) < 1000:
             break
     choices, answer = _vector_choices(rng, value, wrongs, decimals=3)
-    return _question(
+    return _rendered_question(
         f"A linear RNN computes $h_t = W h_{{t-1}} + U x_t$ with $W$ = diag({a:g}, {b:g}). The loss "
         f"depends on $h_{steps}$ only, with $\\partial L/\\partial h_{steps}$ = {_vec(g, '{:g}')}. "
         f"What is $\\partial L/\\partial h_0$ after backpropagating through all {steps} steps?",
@@ -519,7 +519,7 @@ def lstm_cell_state(rng: random.Random) -> dict[str, Any]:
         if _all_apart(value, wrongs[:2]):
             break
     choices, answer = _numeric(rng, value, wrongs, decimals=4)
-    return _question(
+    return _rendered_question(
         f"One unit of an LSTM has cell state $c_0$ = {c0:g}. Over the next two steps its gates "
         f"take the values forget $f$ = ({f[0]:g}, {f[1]:g}), input $i$ = ({i[0]:g}, {i[1]:g}) and "
         f"the candidate $\\tilde c$ = ({g[0]:g}, {g[1]:g}). What is the cell state $c_2$?",

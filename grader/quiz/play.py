@@ -10,7 +10,7 @@ import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -300,7 +300,7 @@ def history_data(store: Store, titles: dict[str, str]) -> dict:
         )
     stats = store.topic_stats()
     ranked = sorted(stats.items(), key=lambda kv: (kv[1]["correct"] / kv[1]["seen"], kv[0]))
-    topics = [
+    topics: list[dict[str, Any]] = [
         {
             "topic": topic,
             "title": titles.get(topic, topic),

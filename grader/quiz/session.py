@@ -24,7 +24,7 @@ from typing import Literal, Protocol
 from grader.quiz.bank import Rendered
 
 Mode = Literal["practice", "exam"]
-Status = Literal["pending", "open", "answered", "skipped", "timed_out"]
+ItemStatus = Literal["pending", "open", "answered", "skipped", "timed_out"]
 LETTERS = "abcdef"
 
 
@@ -37,7 +37,7 @@ class Item:
     variant: int
     order: tuple[int, ...]  # order[k] = the bank index of the choice shown as letter k
     rendered: Rendered
-    status: Status = "pending"
+    status: ItemStatus = "pending"
     shown_at: float | None = None
     deadline: float | None = None
     choice: int | None = None  # the letter index saved, if any
@@ -194,7 +194,7 @@ class Session:
             raise RuntimeError("the question has not been shown")
         return item
 
-    def _close(self, item: Item, status: Status) -> Feedback:
+    def _close(self, item: Item, status: ItemStatus) -> Feedback:
         item.status = status
         if self.recorder:
             self.recorder.closed(self.position, item)

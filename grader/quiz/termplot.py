@@ -89,8 +89,8 @@ def draw(plot: Plot, width: int = 72, height: int = 16) -> Text:
     for y in plot.hlines:
         if y0 <= y <= y1:
             _, py = to_px(x0, y)
-            for px in range(0, px_w, 3):
-                canvas.dot(px, round(py), "dim")
+            for column in range(0, px_w, 3):
+                canvas.dot(column, round(py), "dim")
     scatter = 0
     for k, s in enumerate(plot.series):
         style = STYLES[k % len(STYLES)]

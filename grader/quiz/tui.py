@@ -184,19 +184,19 @@ class QuizApp:
         s = self.session
         parts: list = []
         if self.phase == "feedback" and self.feedback_item is not None:
-            item = self.feedback_item
+            closed = self.feedback_item
             verdict = (
                 ("fg:ansigreen bold", "correct")
-                if item.correct
+                if closed.correct
                 else ("fg:ansired bold", "not correct")
             )
             width, _ = self._size()
             parts += [("bold", f"{self.feedback_note}  "), verdict, ("", "\n\n")]
-            parts += _ansi(Markdown(readable(item.rendered.text)), width).__pt_formatted_text__()
-            right = f"{LETTERS[item.answer]}) {readable(item.choices[item.answer])}"
+            parts += _ansi(Markdown(readable(closed.rendered.text)), width).__pt_formatted_text__()
+            right = f"{LETTERS[closed.answer]}) {readable(closed.choices[closed.answer])}"
             parts += [("bold", f"\nthe answer: {right}\n\n")]
             parts += _ansi(
-                Markdown(readable(item.rendered.explanation)), width
+                Markdown(readable(closed.rendered.explanation)), width
             ).__pt_formatted_text__()
             parts += [("reverse", "\n Enter: next question · Ctrl-C: leave (resume later) ")]
             return FormattedText(parts)

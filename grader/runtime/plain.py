@@ -130,7 +130,7 @@ def describe(value: Any) -> str:
     return type_name(value)
 
 
-def same_value(a: Any, b: Any) -> bool:
+def equal_exactly(a: Any, b: Any) -> bool:
     """Exact equality of two plain values (NaN equal to NaN), used to spot modified inputs."""
     if type(a) is not type(b):
         return False
@@ -141,9 +141,9 @@ def same_value(a: Any, b: Any) -> bool:
             and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
         )
     if type(a) in (list, tuple):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(equal_exactly(x, y) for x, y in zip(a, b, strict=True))
     if type(a) is dict:
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(equal_exactly(a[k], b[k]) for k in a)
     if isinstance(a, float) and a != a:
         return b != b
     return bool(a == b)

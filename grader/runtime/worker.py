@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import codec, factories
-from .plain import Opaque, copy_plain, type_name
+from .plain import Opaque, copy_plain, map_plain, type_name
 from .policy import FORBIDDEN_MODULES, forbidden_message
 
 IMPORT_TIME_LIMIT = 10.0
@@ -144,14 +144,13 @@ class Runner:
 
     def resolve(self, value: Any) -> Any:
         """Grader data in, with Opaque handles turned back into the submission's objects."""
+        return map_plain(value, self._resolve_part)
+
+    def _resolve_part(self, value: Any) -> Any:
         if isinstance(value, Opaque):
             if value.ident not in self._kept:
                 raise HandleGone(f"{value!r} is no longer available")
             return self._kept[value.ident]
-        if type(value) in (list, tuple):
-            return type(value)(self.resolve(v) for v in value)
-        if type(value) is dict:
-            return {k: self.resolve(v) for k, v in value.items()}
         return copy_plain(value)
 
     def run(

@@ -409,7 +409,13 @@ class SandboxBackend:
     def _call(
         self, name: str, n: int | None, args: tuple, kwargs: dict, time_limit: float
     ) -> RawCall:
-        message = {"op": "call", "name": name, "n": n, "args": list(args), "kwargs": kwargs}
+        message: dict[str, Any] = {
+            "op": "call",
+            "name": name,
+            "n": n,
+            "args": list(args),
+            "kwargs": kwargs,
+        }
         message["time_limit"] = float(time_limit)
         answer = self._request(message, time_limit)
         if isinstance(answer.get("error"), str):

@@ -47,7 +47,7 @@ def _parents(path: Path) -> list[str]:
 
 def hidden_package_folders(base: Path) -> list[str]:
     """Every site-packages or dist-packages folder the sandbox would otherwise see."""
-    found = set()
+    found: set[str] = set()
     for pattern in PYTHON_PACKAGE_FOLDERS:
         found.update(p for p in glob.glob(pattern) if os.path.isdir(p))
     for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages"):
@@ -95,8 +95,8 @@ def base_args(as_root: bool) -> list[str]:
         args += [*_parents(stdlib), "--ro-bind", str(stdlib), str(stdlib)]
     else:
         args += [*_parents(base), "--ro-bind", str(base), str(base)]
-    for folder in hidden_package_folders(base):
-        args += ["--tmpfs", folder, "--remount-ro", folder]
+    for hidden in hidden_package_folders(base):
+        args += ["--tmpfs", hidden, "--remount-ro", hidden]
     args += ["--dev", "/dev", "--proc", "/proc"]
     return args
 

@@ -57,20 +57,29 @@ def clean_environment(python: Sequence[str], home: str = "/") -> dict[str, str]:
     return env
 
 
-def _runs_unprivileged(python: Sequence[str]) -> bool:
+def run_as_probe(
+    python: Sequence[str], argv: Sequence[str], text: bool = False
+) -> subprocess.CompletedProcess:
+    """Runs ``python -I -S ARGV`` as the probe uid, in a clean environment, from /: what the
+    interpreter of a sandboxed submission can do and read."""
     from grader.sandbox.uids import PROBE_UID
 
+    return subprocess.run(
+        [*python, "-I", "-S", *argv],
+        capture_output=True,
+        text=text,
+        timeout=30,
+        user=PROBE_UID,
+        group=PROBE_UID,
+        extra_groups=[],
+        env=clean_environment(python),
+        cwd="/",
+    )
+
+
+def _runs_unprivileged(python: Sequence[str]) -> bool:
     try:
-        proc = subprocess.run(
-            [*python, "-I", "-S", "-c", "import encodings, json, ctypes, struct, socket"],
-            capture_output=True,
-            timeout=30,
-            user=PROBE_UID,
-            group=PROBE_UID,
-            extra_groups=[],
-            env=clean_environment(python),
-            cwd="/",
-        )
+        proc = run_as_probe(python, ["-c", "import encodings, json, ctypes, struct, socket"])
     except (OSError, subprocess.SubprocessError):
         return False
     return proc.returncode == 0

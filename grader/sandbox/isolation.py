@@ -204,8 +204,6 @@ def detect(protect: tuple[Path, ...] = ()) -> Isolation:
 
 def readable_to_sandbox(python: Sequence[str], paths: Iterable[Path]) -> list[Path]:
     """Which of ``paths`` a process under a sandbox uid can read (it tries, as that uid)."""
-    from grader.sandbox.uids import PROBE_UID
-
     paths = [Path(p) for p in paths if Path(p).exists()]
     if not paths:
         return []
@@ -220,19 +218,9 @@ def readable_to_sandbox(python: Sequence[str], paths: Iterable[Path]) -> list[Pa
         "        pass\n"
         "print(json.dumps(out))\n"
     )
-    from grader.sandbox.interpreter import clean_environment
+    from grader.sandbox.interpreter import run_as_probe
 
-    proc = subprocess.run(
-        [*python, "-I", "-S", "-c", script, json.dumps([str(p) for p in paths])],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        user=PROBE_UID,
-        group=PROBE_UID,
-        extra_groups=[],
-        env=clean_environment(python),
-        cwd="/",
-    )
+    proc = run_as_probe(python, ["-c", script, json.dumps([str(p) for p in paths])], text=True)
     if proc.returncode != 0:  # it could not even start: treat everything as exposed
         return paths
     return [Path(p) for p in json.loads(proc.stdout)]

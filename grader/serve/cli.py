@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
+from grader.clitools import AppContext, banks_folder, pass_app
 from grader.errors import UserError
+from grader.wording import plural
 
 EXAM_PATH = click.Path(dir_okay=False, path_type=Path)
 DATABASE_HELP = "sqlite:///FILE or postgresql://USER@HOST/DB (default: the exam file's, else EXAM.sqlite beside it)."
@@ -27,16 +28,15 @@ class DefaultRun(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _open(app: Any, exam_path: Path, database: str | None, create: bool = True):
+def _open(app: AppContext, exam_path: Path, database: str | None, create: bool = True):
     """(exam, bank, bank folder, database): everything checked, the tables made."""
     from grader.quiz.bank import load
-    from grader.quiz.cli import _banks
     from grader.serve.attempts import exam_bank
     from grader.serve.db import Database
     from grader.serve.exam import load_exam
 
     exam = load_exam(exam_path)
-    folder = exam.banks if exam.banks is not None else _banks(app, None)
+    folder = exam.banks if exam.banks is not None else banks_folder(app, None)
     bank = load([folder])
     if bank.problems:
         raise UserError(f"{bank.problems[0]} (dlgrade quiz validate {folder} lists every problem)")
@@ -70,9 +70,9 @@ def serve() -> None:
 @click.option(
     "--https-only", is_flag=True, help="Cookies only over HTTPS (behind a TLS proxy in production)."
 )
-@click.pass_obj
+@pass_app
 def run_cmd(
-    app: Any, exam_path: Path, host: str, port: int, database: str | None, https_only: bool
+    app: AppContext, exam_path: Path, host: str, port: int, database: str | None, https_only: bool
 ) -> None:
     """Serve the exam: students at /, the instructor at /instructor.
 
@@ -136,9 +136,9 @@ def run_cmd(
     "--renew", is_flag=True, help="Replace codes already issued (the old ones stop working)."
 )
 @click.option("--database", default=None, help=DATABASE_HELP)
-@click.pass_obj
+@pass_app
 def codes_cmd(
-    app: Any,
+    app: AppContext,
     exam_path: Path,
     out: Path | None,
     url: str,
@@ -187,8 +187,8 @@ def codes_cmd(
 @serve.command("password")
 @click.argument("exam_path", metavar="EXAM.yaml", type=EXAM_PATH)
 @click.option("--database", default=None, help=DATABASE_HELP)
-@click.pass_obj
-def password_cmd(app: Any, exam_path: Path, database: str | None) -> None:
+@pass_app
+def password_cmd(app: AppContext, exam_path: Path, database: str | None) -> None:
     """Set the instructor's password (stored as an argon2 hash in the exam's database).
 
     \b
@@ -217,9 +217,13 @@ def password_cmd(app: Any, exam_path: Path, database: str | None) -> None:
     "--student", "student_ids", multiple=True, help="Only this student (repeatable; default: all)."
 )
 @click.option("--database", default=None, help=DATABASE_HELP)
-@click.pass_obj
+@pass_app
 def grace_cmd(
-    app: Any, exam_path: Path, seconds: float, student_ids: tuple[str, ...], database: str | None
+    app: AppContext,
+    exam_path: Path,
+    seconds: float,
+    student_ids: tuple[str, ...],
+    database: str | None,
 ) -> None:
     """Grace after an outage: every open question gets SECONDS more (the dashboard does the same).
 
@@ -234,7 +238,7 @@ def grace_cmd(
     _, _, _, db = _open(app, exam_path, database)
     with db.write() as conn:
         granted = db.grace(conn, seconds, list(student_ids) or None)
-    click.echo(f"{seconds:g} s more for {granted} open question{'s' if granted != 1 else ''}")
+    click.echo(f"{seconds:g} s more for {plural(granted, 'open question')}")
 
 
 @serve.command("export")
@@ -254,8 +258,10 @@ def grace_cmd(
     help="Write here (default: print).",
 )
 @click.option("--database", default=None, help=DATABASE_HELP)
-@click.pass_obj
-def export_cmd(app: Any, exam_path: Path, fmt: str, out: Path | None, database: str | None) -> None:
+@pass_app
+def export_cmd(
+    app: AppContext, exam_path: Path, fmt: str, out: Path | None, database: str | None
+) -> None:
     """The exam's gradebook (with each student's count of accepted questions) or item analysis.
 
     \b

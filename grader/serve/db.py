@@ -40,7 +40,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 
 from grader.errors import UserError
@@ -276,15 +276,17 @@ class Database:
         has one already."""
         try:
             with conn.begin_nested():
-                attempt_id = conn.execute(
-                    insert(attempts).values(
-                        student=sid,
-                        seed=seed,
-                        started=started,
-                        total_seconds=total_seconds,
-                        last_seen=started,
+                attempt_id = _new_key(
+                    conn.execute(
+                        insert(attempts).values(
+                            student=sid,
+                            seed=seed,
+                            started=started,
+                            total_seconds=total_seconds,
+                            last_seen=started,
+                        )
                     )
-                ).inserted_primary_key[0]
+                )
         except IntegrityError:
             return None
         conn.execute(
@@ -471,7 +473,7 @@ class Database:
 
     # -- proposals --------------------------------------------------------------------------
     def add_proposal(self, conn: Connection, sid: str, fields: dict[str, Any]) -> int:
-        return int(
+        return _new_key(
             conn.execute(
                 insert(proposals).values(
                     student=sid,
@@ -480,7 +482,7 @@ class Database:
                     comment="",
                     **_question_columns(fields),
                 )
-            ).inserted_primary_key[0]
+            )
         )
 
     def proposals(
@@ -530,6 +532,14 @@ class Database:
             .group_by(proposals.c.student)
         )
         return {sid: int(n) for sid, n in rows}
+
+
+def _new_key(result: CursorResult[Any]) -> int:
+    """The primary key of the row an INSERT made (SQLAlchemy's type allows None, for statements
+    that insert no row)."""
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT that made no row"
+    return int(key[0])
 
 
 def _question_columns(fields: dict[str, Any]) -> dict[str, Any]:

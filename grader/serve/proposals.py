@@ -8,12 +8,12 @@ file's ``proposals_into``, else its banks), a bank file of the same topic that
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from grader.paths import write_atomically
 from grader.quiz.bank import Bank, check_question, load_file
 from grader.quiz.bank import Problem as BankProblem
 
@@ -99,20 +99,15 @@ def accept(fields: dict[str, Any], qid: str, author: str, folder: Path, bank: Ba
         raise ValueError(f"the id {qid!r} is already in {path.name}")
     data["questions"].append(as_bank_item(fields, qid, author))
     header = "# Questions proposed by students, accepted by the instructor in the exam dashboard.\n"
-    _write(path, header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+    write_atomically(
+        path, header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    )
     problems: list[BankProblem] = []
     load_file(path, problems)
     if problems:
         if old is None:
             path.unlink()
         else:
-            _write(path, old)
+            write_atomically(path, old)
         raise ValueError(f"the bank file would not validate: {problems[0]}")
     return path
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

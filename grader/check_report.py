@@ -11,6 +11,7 @@ from rich.text import Text
 
 from grader.engine.results import ExerciseResult, TestResult
 from grader.runtime.plain import clean_text
+from grader.wording import plural
 
 STYLE = {
     "passed": "green",
@@ -136,6 +137,6 @@ def _verdict(result: ExerciseResult) -> Text:
         )
     left = sum(1 for t in result.tests if t.status != "passed")
     return Text(
-        f"Score: {points(result.score)} / {points(result.max_score)} — {left} test{'s' if left != 1 else ''} to go.",
+        f"Score: {points(result.score)} / {points(result.max_score)} — {plural(left, 'test')} to go.",
         style="bold",
     )
