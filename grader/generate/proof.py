@@ -157,8 +157,9 @@ def check_public_tests(
                     "a hidden-test region must hold whole top-level statements (tests and their "
                     "helpers), not part of one",
                 )
+    hidden_names = _names_used([s for s in tree.body if any(_inside(s, r) for r in hidden)])
     tree.body = [s for s in tree.body if not any(_inside(s, r) for r in hidden)]
-    _only_hidden_use(tree, graders_path, bool(hidden))
+    _only_hidden_use(tree, graders_path, hidden_names)
     got = _parse(public, public_path)
     if ast.dump(tree) == ast.dump(got):
         return
@@ -181,27 +182,32 @@ def _is_fixture(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return False
 
 
-def _only_hidden_use(public: ast.Module, graders_path: Path, has_hidden: bool) -> None:
-    """Every function the public test file keeps (an ``@oracle`` above all: a PyTorch reference
-    is a working implementation of what the student writes) is used by what the file keeps.
-    A helper that only hidden tests call belongs in their hidden region: in the public file it
-    would show students a reference, or the hidden cases, for nothing."""
-    if not has_hidden:
-        return
+def _names_used(statements: list[ast.stmt]) -> set[str]:
     used: set[str] = set()
+    for stmt in statements:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                used.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                used.add(node.attr)
+    return used
+
+
+def _only_hidden_use(public: ast.Module, graders_path: Path, hidden_names: set[str]) -> None:
+    """No function the public test file keeps is used by hidden tests alone (an ``@oracle``
+    above all: a PyTorch reference is a working implementation of what the student writes).
+    Such a helper belongs in their hidden region: in the public file it would show students a
+    reference, or the hidden cases, for nothing."""
     defined: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    called = set()
     for stmt in public.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             if stmt.name.startswith("test") or _is_fixture(stmt):
-                used.add(stmt.name)  # pytest calls these
+                called.add(stmt.name)  # pytest calls these
             defined.append(stmt)
-    for node in ast.walk(public):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            used.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            used.add(node.attr)
+    used = called | _names_used(public.body)
     for stmt in defined:
-        if stmt.name not in used:
+        if stmt.name in hidden_names and stmt.name not in used:
             what = "the @oracle" if _is_oracle(stmt) else "the helper"
             raise FileLineError(
                 graders_path,
