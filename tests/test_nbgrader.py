@@ -116,9 +116,10 @@ def test_nbgrader_round_trip(course: Course, tmp_path: Path) -> None:
     _submit(release, root, "stub", None)
     _submit(release, root, "mistake", wrong)
     _submit(release, root, "mistake2", wrong)
-    _submit(
-        release, root, "attacker", _stub_code(course, "softmax") + ATTACKS["redefines_run_test"]
-    )
+    # the attacker claims the hidden cell's points, which the release notebook shows
+    attack = ATTACKS["redefines_run_test"].replace("return 11.0", f"return {float(points)!r}")
+    assert attack != ATTACKS["redefines_run_test"]
+    _submit(release, root, "attacker", _stub_code(course, "softmax") + attack)
     students = ("ref", "stub", "mistake", "mistake2", "attacker")
     fresh = root / "fresh-gradebook.db"  # as generate_assignment left it: nothing autograded
     shutil.copy(root / "gradebook.db", fresh)
