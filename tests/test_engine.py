@@ -12,7 +12,10 @@ from grader.engine.runner import check, collect_graders, run_graders
 from grader.errors import GraderError
 
 
-@pytest.mark.parametrize("exercise", ["perceptron", "softmax"])
+EXERCISES = Course.load(Path(__file__).resolve().parents[1]).exercises  # all of course.yaml
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
 def test_reference_solution_scores_full_marks_hidden_included(
     course: Course, exercise: str
 ) -> None:
@@ -22,7 +25,7 @@ def test_reference_solution_scores_full_marks_hidden_included(
     assert any(t.hidden for t in result.tests) and any(not t.hidden for t in result.tests)
 
 
-@pytest.mark.parametrize("exercise", ["perceptron", "softmax"])
+@pytest.mark.parametrize("exercise", EXERCISES)
 def test_every_course_exercise_is_graded_in_full_for_the_reference(
     course: Course, exercise: str
 ) -> None:

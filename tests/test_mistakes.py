@@ -129,3 +129,15 @@ def test_same_compares_kind_and_tolerance() -> None:
     assert equal_within_tolerance((np.ones(2), 1.0), [np.ones(2) + 1e-12, 1.0])
     assert equal_within_tolerance(np.array([np.nan]), np.array([np.nan]))
     assert not equal_within_tolerance(np.ones(2), np.ones(3))
+
+
+def test_a_busy_machine_stretches_the_replay_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A training run replayed on a quiet machine is replayed on a busy one too: the threshold
+    grows with the load per core, and never falls below its quiet value."""
+    import grader.engine.mistakes as mistakes
+
+    monkeypatch.setattr(mistakes.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(mistakes.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    assert mistakes.slow_call_seconds() == mistakes.SLOW_CALL_SECONDS
+    monkeypatch.setattr(mistakes.os, "getloadavg", lambda: (10.0, 10.0, 10.0))
+    assert mistakes.slow_call_seconds() == 5 * mistakes.SLOW_CALL_SECONDS

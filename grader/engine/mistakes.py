@@ -23,6 +23,7 @@ import copy
 import importlib.util
 import inspect
 import itertools
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,10 +43,23 @@ MATCH_RTOL = 1e-6
 MATCH_ATOL = 1e-9
 REPLAY_SECONDS = 5.0  # one replay of a mistake (they run in the grading process: bounded)
 HINT_SECONDS = 10.0  # all replays for one failed test; what is left unreplayed names nothing
-# a call that took the submission longer is not replayed (a long training run). Wall-clock time
-# grows with the machine's load: a training run of 0.2 s on a quiet machine takes 1 s on a busy
-# one, and must still be replayed, or the same submission would be named on one machine only.
-SLOW_CALL_SECONDS = 2.0
+# a call that took the submission longer is not replayed (a long training run), on a quiet
+# machine; see slow_call_seconds for a busy one
+SLOW_CALL_SECONDS = 0.5
+
+
+def slow_call_seconds() -> float:
+    """SLOW_CALL_SECONDS, stretched by the machine's load: wall-clock time grows with it (a
+    training run of 0.2 s on a quiet two-core machine takes 1 s at a load of 10), and a call
+    that is replayed on a quiet machine must be replayed on a busy one too, or the same
+    submission would be named on one machine only."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return SLOW_CALL_SECONDS
+    return SLOW_CALL_SECONDS * max(1.0, load / (os.cpu_count() or 1))
+
+
 _counter = itertools.count()
 
 
@@ -289,11 +303,11 @@ def _inputs(
     candidate: Mistake, calls: Sequence[Call], index: int, reference: ModuleType | None
 ) -> _Inputs | None:
     """How to replay ``calls[index]`` for ``candidate``, or None when it cannot be replayed: the
-    call raised or timed out, took the submission more than SLOW_CALL_SECONDS, or was given an
+    call raised or timed out, took the submission more than slow_call_seconds(), or was given an
     object that neither a trusted factory built nor (for the arguments the mistake declares
     ``produced_by``) an earlier call returned."""
     call = calls[index]
-    if not call.returned or call.seconds > SLOW_CALL_SECONDS:
+    if not call.returned or call.seconds > slow_call_seconds():
         return None  # nothing came back; or replaying it for every mistake would cost too much
     produced: dict[int | str, tuple[Call, tuple[int, ...]]] = {}
     if candidate.produced_by and reference is None:
