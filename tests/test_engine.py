@@ -11,7 +11,6 @@ from grader.course import Course
 from grader.engine.runner import check, collect_graders, run_graders
 from grader.errors import GraderError
 
-
 EXERCISES = Course.load(Path(__file__).resolve().parents[1]).exercises  # all of course.yaml
 
 
