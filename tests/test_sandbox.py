@@ -635,7 +635,7 @@ def hoard(children, mib):
             got += len(os.read(r, 16))
         except BlockingIOError:
             time.sleep(0.02)
-    time.sleep(0.6)  # long enough for the watchdog to look
+    time.sleep(2.0)  # long enough for the watchdog (every 0.2 s) to look, even on a busy machine
     return got
 """
 
