@@ -90,16 +90,22 @@ def separable_data(rng, epochs=50):
     """Integer data separated with a margin by a random integer hyperplane, learnable within
     `epochs`: by Novikoff's theorem the perceptron, started from zeros, makes at most
     (R |(w, b)| / margin)^2 mistakes on it (R the largest |(x, 1)|), and every epoch before the
-    clean one makes at least one."""
+    clean one makes at least one. Only a perceptron that learns its bias separates them."""
     for _ in range(1000):
         d = int(rng.integers(2, 5))
         w_true = rng.integers(-3, 4, size=d).astype(np.float64)
         if not w_true.any():
             continue
-        b_true = float(rng.integers(-3, 4))
+        b_true = float(rng.integers(2, 4))
         X = integer_data(rng, 60, d)
         score = X @ w_true + b_true
         X = X[np.abs(score) >= 2][:30]
+        # v and -v, both of class 1: no hyperplane through the origin separates them, so a
+        # perceptron that never learns its bias cannot separate these data
+        pairs = [v for v in integer_data(rng, 50, d) if v.any() and abs(v @ w_true) <= b_true - 2]
+        if not pairs:
+            continue
+        X = np.vstack([X, pairs[0], -pairs[0]])[rng.permutation(len(X) + 2)]
         y = (X @ w_true + b_true > 0).astype(np.int64)
         trivial = [  # perceptrons that separate these data without learning them: not wanted
             np.array_equal(((X @ (sign * np.ones(d)) + b) > 0).astype(np.int64), y)
