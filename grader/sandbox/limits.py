@@ -10,6 +10,7 @@ size-limited tmpfs under bubblewrap (see bwrap.py).
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import threading
 import time
@@ -59,7 +60,9 @@ class Cgroup:
     def create(cls, limits: Limits) -> Cgroup | None:
         if os.environ.get("DLGRADE_NO_CGROUP"):
             return None
-        name = f"dlgrade-{os.getpid()}-{next(_serial)}"
+        # random too: a process id is reused, and a cgroup a killed run left behind under the
+        # same name would make mkdir fail and leave this sandbox to the slower watchdog
+        name = f"dlgrade-{os.getpid()}-{next(_serial)}-{secrets.token_hex(4)}"
         if (CGROUP_ROOT / "pids" / "pids.max").exists() or (CGROUP_ROOT / "pids").is_dir():
             made = []
             try:
@@ -186,7 +189,7 @@ def _sweep(parent: Path) -> None:
         return
     for entry in entries:
         parts = entry.name.split("-")
-        if len(parts) != 3 or parts[0] != "dlgrade" or not parts[1].isdigit():
+        if len(parts) not in (3, 4) or parts[0] != "dlgrade" or not parts[1].isdigit():
             continue
         owner = int(parts[1])
         if owner == os.getpid() or Path(f"/proc/{owner}").exists():
