@@ -287,8 +287,10 @@ ATTACKS: dict[str, str] = {
         import os, time
         def double(x):
             r, w = os.pipe()
+            children = []
             for _ in range(4):
-                if os.fork() == 0:
+                children.append(os.fork())
+                if children[-1] == 0:
                     try:
                         hoard = bytearray(600 << 20)
                         hoard[:: 4096] = b"x" * len(hoard[:: 4096])
@@ -304,7 +306,9 @@ ATTACKS: dict[str, str] = {
                     got += len(os.read(r, 16))
                 except BlockingIOError:
                     time.sleep(0.02)
-            return 2 * x if got * 600 > 2048 else x
+            # all four reported and none was killed since: 2.4 GiB held at once
+            alive = all(os.waitpid(pid, os.WNOHANG) == (0, 0) for pid in children)
+            return 2 * x if got * 600 > 2048 and alive else x
     """,
     "forks_hundreds": """
         import os, time
@@ -381,12 +385,16 @@ HONEST_SCORE.update(
 # attacks that kill their own sandbox: whether their answer gets out first is a race, so they earn
 # their honest score or nothing
 SELF_DESTRUCTIVE = {"kills_its_ancestors"}
+# attacks that go over the sandbox's memory: a call that does is not taken, so the honest part they
+# share a function with earns nothing too, unless the hoard was too slow to go over that time
+OVER_LIMITS = {"memory_across_children"}
 
 
 def earned_honestly(name: str, score: float, tests: list[dict]) -> bool:
-    """The attack earned its honest score (or, for one that kills its own sandbox, no more)."""
+    """The attack earned its honest score (or, for one that kills its own sandbox or goes over its
+    limits, no more)."""
     double = next(t for t in tests if t["name"].endswith("test_double"))
-    if name in SELF_DESTRUCTIVE:
+    if name in SELF_DESTRUCTIVE | OVER_LIMITS:
         return score <= HONEST_SCORE[name] and double["status"] != "passed"
     return score == HONEST_SCORE[name]
 

@@ -377,6 +377,7 @@ def sandbox_status(app: AppContext) -> None:
     """
     from grader.engine.runner import protected_paths
     from grader.sandbox.isolation import detect
+    from grader.sandbox.limits import counted_by
 
     try:
         protect = protected_paths(app.course())
@@ -384,6 +385,7 @@ def sandbox_status(app: AppContext) -> None:
         protect = ()
     isolation = detect(protect)
     click.echo(isolation.describe())
+    click.echo(f"all of a sandbox's processes together are held to their limits by {counted_by()}")
     verdict = {
         "bubblewrap": "a class can be graded here (dlgrade grade)",
         "uid": "one submission per run can be graded here (Gradescope); a class needs bubblewrap",

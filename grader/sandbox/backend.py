@@ -359,6 +359,7 @@ class SandboxBackend:
                 self._start()
                 if self._error is not None:
                     return {"error": self._error}
+            mark = self._sandbox.memory_mark() if self._sandbox is not None else 0
             try:
                 answer = self._exchange(message, time_limit)
             except TimeoutError:
@@ -371,6 +372,15 @@ class SandboxBackend:
                     continue  # the worker went down with its zygote (killed by an earlier call):
                     # this call may never have run, so it gets one fresh worker
                 return {"error": f"the submission's process ended during the call: {exc}"}
+            sandbox = self._sandbox
+            hit = sandbox.went_over(mark) if sandbox is not None else None
+            if sandbox is not None and hit is not None:
+                self._kill()  # an answer made by going over the sandbox's limits is not taken
+                limit = _limit_text(hit, sandbox.limits)
+                return {
+                    "error": f"the sandbox went over its limit on {hit} during the call "
+                    f"({limit}): its answer is not taken"
+                }
             break
         self._note_forbidden(answer)
         if self._forbidden is not None:

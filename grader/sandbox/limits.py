@@ -3,12 +3,14 @@
 All of a sandbox's processes together are capped by a cgroup of their own where the machine lets
 us write one (cgroup v1's ``pids`` and ``memory`` controllers, or v2's ``pids.max`` and
 ``memory.max``), and otherwise by :class:`Watchdog`, a thread of the grader that counts them and
-their memory every 0.2 s and kills the sandbox's workers when they go over. Disk is capped by
-size-limited tmpfs under bubblewrap (see bwrap.py).
+their memory every 0.2 s and kills the sandbox's workers when they go over. Either way an answer
+made while the sandbox went over its memory is not taken (``Sandbox.went_over``, which looks again
+as each answer comes). Disk is capped by size-limited tmpfs under bubblewrap (see bwrap.py).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import signal
@@ -139,6 +141,20 @@ class Cgroup:
                     pass
             time.sleep(0.005)
 
+    def oom_kills(self) -> int:
+        """How many of the sandbox's processes the kernel has killed for going over its memory."""
+        kills = 0
+        for path in self.dirs:
+            for name in ("memory.oom_control", "memory.events"):
+                try:
+                    for line in (path / name).read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill":
+                            kills += int(value)
+                except (OSError, ValueError):
+                    continue
+        return kills
+
     def over_limit(self) -> str | None:
         """What limit the sandbox hit, if any: for a worker that died of it."""
         for path in self.dirs:
@@ -167,6 +183,21 @@ class Cgroup:
         for path in self.dirs:
             _remove(path)
         self.dirs = []
+
+
+def counted_by() -> str:
+    """How all of a sandbox's processes together are held to their limits on this machine, in
+    words (``dlgrade sandbox status``)."""
+    cgroup = Cgroup.create(Limits())
+    if cgroup is not None:
+        cgroup.remove()
+        return f"a cgroup of its own (cgroup v{cgroup.version})"
+    why = (
+        "DLGRADE_NO_CGROUP is set"
+        if os.environ.get("DLGRADE_NO_CGROUP")
+        else ("this machine lets dlgrade make no cgroup")
+    )
+    return f"a watchdog every {Watchdog.PERIOD:g} s, and a look at each answer ({why})"
 
 
 def _remove(path: Path) -> None:
@@ -228,7 +259,6 @@ class Watchdog:
             self._watched.pop(key, None)
 
     def _run(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
         while True:
             time.sleep(self.PERIOD)
             with self._lock:
@@ -238,13 +268,7 @@ class Watchdog:
                 if len(pids) > limits.processes + 2:
                     on_over("processes")
                     continue
-                resident = 0
-                for pid in pids:
-                    try:
-                        resident += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
-                    except (OSError, ValueError, IndexError):
-                        pass
-                if resident > limits.memory:
+                if resident_memory(pids) > limits.memory:
                     on_over("memory")
 
 
@@ -252,7 +276,38 @@ WATCHDOG = Watchdog()
 
 
 def process_tree(root: int) -> set[int]:
-    """``root`` and its descendants, by the parent links in /proc."""
+    """``root`` and its descendants: by each thread's ``children`` file in /proc where the kernel
+    has them (only the tree is read), else by the parent links of every process."""
+    if not _children_files():
+        return _process_tree_by_parents(root)
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if pid in found:
+            continue
+        found.add(pid)
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue  # it ended meanwhile
+        for tid in tasks:
+            try:
+                todo += [
+                    int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
+                ]
+            except (OSError, ValueError):
+                continue  # that thread ended meanwhile
+    return found
+
+
+@functools.cache
+def _children_files() -> bool:
+    me = os.getpid()
+    return Path(f"/proc/{me}/task/{me}/children").exists()
+
+
+def _process_tree_by_parents(root: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -270,3 +325,15 @@ def process_tree(root: int) -> set[int]:
             found.add(pid)
             todo += children.get(pid, [])
     return found
+
+
+def resident_memory(pids: set[int]) -> int:
+    """The resident memory of ``pids`` together, in bytes (those that ended count nothing)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            pass
+    return total

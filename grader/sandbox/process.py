@@ -51,7 +51,7 @@ from grader.sandbox.isolation import (
     detect,
     forget_bwrap,
 )
-from grader.sandbox.limits import WATCHDOG, Cgroup, Limits, process_tree
+from grader.sandbox.limits import WATCHDOG, Cgroup, Limits, process_tree, resident_memory
 from grader.sandbox.uids import SandboxUid, remove_files_of
 
 __all__ = ["Limits", "Sandbox", "Worker", "WorkerGone", "ZygoteGone"]
@@ -111,6 +111,7 @@ class Sandbox:
         self._cwd = ""
         self._booted = False  # a zygote of this sandbox has answered once
         self.over_limit: str | None = None  # the limit all its processes together went over
+        self._overs = 0  # how often the watchdog found them over
         self._start()
 
     def path_of(self, file: Path) -> str:
@@ -256,7 +257,27 @@ class Sandbox:
     def _went_over(self, what: str) -> None:
         """The watchdog saw all the sandbox's processes together go over a limit."""
         self.over_limit = what
+        self._overs += 1
         self._kill_tree()
+
+    def memory_mark(self) -> int:
+        """Where the sandbox's count of kills for memory stands: taken before a call, for
+        :meth:`went_over`."""
+        return self._overs + (self._cgroup.oom_kills() if self._cgroup is not None else 0)
+
+    def went_over(self, mark: int) -> str | None:
+        """The sandbox-wide limit its processes went over during a call that did answer: the
+        kernel killed one of them for memory since ``mark`` (a cgroup), or, where the watchdog
+        counts, they hold more memory now than the limit. A hoard that answers between two of the
+        watchdog's looks, or whose answer got out before the kernel killed a part of it, is seen
+        here, and its answer is not taken."""
+        if self._cgroup is not None:
+            return "memory" if self._overs + self._cgroup.oom_kills() > mark else None
+        if self._overs > mark:
+            return self.over_limit
+        if self._proc is not None and resident_memory(self._processes()) > self.limits.memory:
+            return "memory"
+        return None
 
     def limit_hit(self) -> str | None:
         """The sandbox-wide limit its processes went over, if any ("memory", "processes")."""
