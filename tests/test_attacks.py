@@ -420,7 +420,7 @@ def coin(rng):
 
 
 def _descendants(root: int) -> set[int]:
-    from grader.sandbox.limits import process_tree
+    from grader.sandbox.procfs import process_tree
 
     return process_tree(root) - {root}
 

@@ -279,7 +279,7 @@ def _strays(base: int) -> list[int]:
     root), or descendants of this process (where it is not)."""
     if os.geteuid() == 0:
         return processes_of(base)
-    from grader.sandbox.limits import process_tree
+    from grader.sandbox.procfs import process_tree
 
     return sorted(process_tree(os.getpid()) - {os.getpid()})
 

@@ -10,7 +10,6 @@ as each answer comes). Disk is capped by size-limited tmpfs under bubblewrap (se
 
 from __future__ import annotations
 
-import functools
 import os
 import secrets
 import signal
@@ -20,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
+
+from grader.sandbox.procfs import resident_memory
 
 
 @dataclass(frozen=True)
@@ -273,67 +274,3 @@ class Watchdog:
 
 
 WATCHDOG = Watchdog()
-
-
-def process_tree(root: int) -> set[int]:
-    """``root`` and its descendants: by each thread's ``children`` file in /proc where the kernel
-    has them (only the tree is read), else by the parent links of every process."""
-    if not _children_files():
-        return _process_tree_by_parents(root)
-    found: set[int] = set()
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        if pid in found:
-            continue
-        found.add(pid)
-        try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue  # it ended meanwhile
-        for tid in tasks:
-            try:
-                todo += [
-                    int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
-                ]
-            except (OSError, ValueError):
-                continue  # that thread ended meanwhile
-    return found
-
-
-@functools.cache
-def _children_files() -> bool:
-    me = os.getpid()
-    return Path(f"/proc/{me}/task/{me}/children").exists()
-
-
-def _process_tree_by_parents(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(text[text.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo += children.get(pid, [])
-    return found
-
-
-def resident_memory(pids: set[int]) -> int:
-    """The resident memory of ``pids`` together, in bytes (those that ended count nothing)."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
-    for pid in pids:
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
-        except (OSError, ValueError, IndexError):
-            pass
-    return total

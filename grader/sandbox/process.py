@@ -51,7 +51,8 @@ from grader.sandbox.isolation import (
     detect,
     forget_bwrap,
 )
-from grader.sandbox.limits import WATCHDOG, Cgroup, Limits, process_tree, resident_memory
+from grader.sandbox.limits import WATCHDOG, Cgroup, Limits
+from grader.sandbox.procfs import process_tree, resident_memory
 from grader.sandbox.uids import SandboxUid, remove_files_of
 
 __all__ = ["Limits", "Sandbox", "Worker", "WorkerGone", "ZygoteGone"]

@@ -16,6 +16,8 @@ import signal
 import time
 from pathlib import Path
 
+from grader.sandbox import procfs
+
 COUNT = 1000
 PROBE_UID = int(os.environ.get("DLGRADE_UID_BASE", "1900000000")) + COUNT  # probes only
 
@@ -66,23 +68,12 @@ class SandboxUid:
             self._fd = None
 
 
-def _real_uid(pid: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("Uid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 def kill_uid(uid: int) -> int:
     """SIGKILLs every process whose real uid is ``uid`` (three passes, for those forked meanwhile);
     how many were found."""
     found = 0
     for _ in range(3):
-        pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _real_uid(p) == uid]
+        pids = [pid for pid in procfs.pids() if procfs.real_uid(pid) == uid]
         if not pids:
             break
         found += len(pids)
@@ -97,25 +88,15 @@ def kill_uid(uid: int) -> int:
 def reap_orphans(uid: int) -> None:
     """Reaps the processes of ``uid`` that were re-parented to this process (a subreaper) and
     have died: no zombie of a sandbox is left behind."""
-    me = os.getpid()
     for _ in range(50):
-        left = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or _real_uid(entry) != uid:
-                continue
+        mine = [c.pid for c in procfs.children_of(os.getpid()) if procfs.real_uid(c.pid) == uid]
+        if not mine:
+            return
+        for pid in mine:
             try:
-                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[1]) != me:
-                continue
-            left = True
-            try:
-                os.waitpid(int(entry), os.WNOHANG)
+                os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
-        if not left:
-            return
         time.sleep(0.01)
 
 
@@ -124,20 +105,12 @@ def reap_dead(names: tuple[str, ...] = ("bwrap",)) -> int:
     bubblewrap of a sandbox, re-parented here (a subreaper) once the outer one was killed. Left
     alone, every sandbox of a long class run would leave a zombie and use up a process id.
     Only processes already dead are touched, so no ``Popen`` loses its child. Returns how many."""
-    me, reaped = os.getpid(), 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    reaped = 0
+    for child in procfs.children_of(os.getpid(), state="Z"):
+        if child.name not in names:
             continue
         try:
-            stat = open(f"/proc/{entry}/stat").read()
-        except OSError:
-            continue
-        name = stat[stat.find("(") + 1 : stat.rfind(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        if name not in names or fields[0] != "Z" or int(fields[1]) != me:
-            continue
-        try:
-            if os.waitpid(int(entry), os.WNOHANG)[0]:
+            if os.waitpid(child.pid, os.WNOHANG)[0]:
                 reaped += 1
         except ChildProcessError:
             pass
