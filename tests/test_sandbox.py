@@ -667,6 +667,30 @@ def test_a_sandboxs_processes_share_one_memory_limit(
     assert _strays(own_uids) == []
 
 
+def test_under_the_watchdog_each_answer_is_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the watchdog counts, the sandbox looks at its processes again as an answer comes: more
+    of them than the cap, or more memory than the limit, and the answer is not taken. (Run by root,
+    a sandbox's own uid caps its processes first, so a real fork bomb never gets this far here.)"""
+    from grader.sandbox.limits import Limits
+
+    monkeypatch.setenv("DLGRADE_NO_CGROUP", "1")
+    path = _write(tmp_path / "sub.py", "def double(x):\n    return 2 * x\n")
+    sandbox = Sandbox([path], Limits(processes=8))
+    try:
+        mark = sandbox.memory_mark()
+        assert sandbox.went_over(mark) is None
+        real = sandbox._processes
+        monkeypatch.setattr(sandbox, "_processes", lambda: real() | set(range(2, 12)))
+        assert sandbox.went_over(mark) == "processes"
+        monkeypatch.setattr(sandbox, "limits", Limits(processes=8, memory=1 << 20))
+        monkeypatch.setattr(sandbox, "_processes", real)
+        assert sandbox.went_over(mark) == "memory"  # the zygote alone holds more than 1 MiB
+    finally:
+        sandbox.close()
+
+
 @pytest.mark.parametrize("cgroups", ["allowed", "turned off"])
 def test_sandbox_status_says_what_holds_the_limits(tmp_path: Path, cgroups: str) -> None:
     """`dlgrade sandbox status` says whether a cgroup or the watchdog holds a sandbox's processes

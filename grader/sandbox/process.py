@@ -269,14 +269,20 @@ class Sandbox:
     def went_over(self, mark: int) -> str | None:
         """The sandbox-wide limit its processes went over during a call that did answer: the
         kernel killed one of them for memory since ``mark`` (a cgroup), or, where the watchdog
-        counts, they hold more memory now than the limit. A hoard that answers between two of the
-        watchdog's looks, or whose answer got out before the kernel killed a part of it, is seen
-        here, and its answer is not taken."""
+        counts, they are more, or hold more memory, now than the limits. A hoard or a fork bomb
+        that answers between two of the watchdog's looks, or whose answer got out before the
+        kernel killed a part of it, is seen here, and its answer is not taken. (A cgroup's
+        process cap makes the fork that would go over fail: nothing to look at here.)"""
         if self._cgroup is not None:
             return "memory" if self._overs + self._cgroup.oom_kills() > mark else None
         if self._overs > mark:
             return self.over_limit
-        if self._proc is not None and resident_memory(self._processes()) > self.limits.memory:
+        if self._proc is None:
+            return None
+        processes = self._processes()
+        if len(processes) > self.limits.processes + 2:  # as the watchdog counts them
+            return "processes"
+        if resident_memory(processes) > self.limits.memory:
             return "memory"
         return None
 
