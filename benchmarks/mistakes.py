@@ -5,7 +5,7 @@
     python benchmarks/mistakes.py --json out.json
 
 The tests (tests/test_mistakes.py, test_trivial.py, test_blind.py) check the same figures
-on the seeds of $DLGRADE_SEEDS (five a day by default); this runs all of them, in parallel.
+on the seeds of $DLGRADE_SEEDS (three a day by default, all twenty within a week); this runs all of them, in parallel.
 """
 
 from __future__ import annotations

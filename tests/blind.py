@@ -51,16 +51,12 @@ def available() -> bool:
 
 def seeds() -> list[int]:
     """The seeds of $DLGRADE_BLIND_SEEDS (``1-5`` for the whole figure); by default one seed of
-    1 to 5, a different one each day."""
+    1 to 5, the next one each day."""
     import os
 
     spec = os.environ.get("DLGRADE_BLIND_SEEDS") or "sample:1"
     if spec.startswith("sample:"):
-        import datetime
-        import random
-
-        k = int(spec.split(":", 1)[1])
-        return sorted(random.Random(datetime.date.today().toordinal()).sample(FIGURE_SEEDS, k))
+        return sweeps.rotation(list(FIGURE_SEEDS), int(spec.split(":", 1)[1]))
     return sweeps.seeds(spec)
 
 

@@ -1,8 +1,8 @@
 """Feedback that names the mistake: every registered mistake is caught, at every seed, costs what
 it is worth, and is named.
 
-The seeds are those of $DLGRADE_SEEDS (tests/sweeps.py: five of 1 to 20 by default, a different
-five each day); ``DLGRADE_SEEDS=1-20`` checks every one, and several processes can share the
+The seeds are those of $DLGRADE_SEEDS (tests/sweeps.py: three of 1 to 20 by default, the next
+three each day, all twenty within a week); ``DLGRADE_SEEDS=1-20`` checks every one, and several processes can share the
 work (``DLGRADE_SEEDS=1-10 pytest tests/test_mistakes.py & DLGRADE_SEEDS=11-20 pytest ...``).
 ``python benchmarks/mistakes.py`` prints the whole table.
 """
@@ -141,3 +141,17 @@ def test_a_busy_machine_stretches_the_replay_threshold(monkeypatch: pytest.Monke
     assert mistakes.slow_call_seconds() == mistakes.SLOW_CALL_SECONDS
     monkeypatch.setattr(mistakes.os, "getloadavg", lambda: (10.0, 10.0, 10.0))
     assert mistakes.slow_call_seconds() == 5 * mistakes.SLOW_CALL_SECONDS
+
+
+def test_the_daily_seeds_cover_every_seed_within_a_week() -> None:
+    """CI samples the seeds: a window a day, moving on, so that a week covers all twenty (and the
+    blind set's five, one a day, in five days)."""
+    twenty = list(sweeps.ALL_SEEDS)
+    for k, days in ((3, 7), (5, 4), (1, 20)):
+        for first in (739_000, 739_001, 739_013):
+            windows = [sweeps.rotation(twenty, k, first + d) for d in range(days)]
+            assert all(len(w) == k for w in windows)
+            assert set().union(*windows) == set(twenty), (k, first, windows)
+    five = [1, 2, 3, 4, 5]
+    assert {s for d in range(5) for s in sweeps.rotation(five, 1, 739_000 + d)} == set(five)
+    assert len(sweeps.seeds("sample:3")) == 3 and set(sweeps.seeds("sample:3")) <= set(twenty)
