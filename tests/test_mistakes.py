@@ -2,8 +2,9 @@
 it is worth, and is named.
 
 The seeds are those of $DLGRADE_SEEDS (tests/sweeps.py: three of 1 to 20 by default, the next
-three each day, all twenty within a week); ``DLGRADE_SEEDS=1-20`` checks every one, and several processes can share the
-work (``DLGRADE_SEEDS=1-10 pytest tests/test_mistakes.py & DLGRADE_SEEDS=11-20 pytest ...``).
+three each day, all twenty within a week); ``DLGRADE_SEEDS=1-20`` checks every one, and several
+processes can share the work (``DLGRADE_SEEDS=1-10 pytest tests/test_mistakes.py &
+DLGRADE_SEEDS=11-20 pytest ...``).
 ``python benchmarks/mistakes.py`` prints the whole table.
 """
 

@@ -373,8 +373,7 @@ class SandboxBackend:
                     # this call may never have run, so it gets one fresh worker
                 return {"error": f"the submission's process ended during the call: {exc}"}
             sandbox = self._sandbox
-            hit = sandbox.went_over(mark) if sandbox is not None else None
-            if sandbox is not None and hit is not None:
+            if sandbox is not None and (hit := sandbox.went_over(mark)) is not None:
                 self._kill()  # an answer made by going over the sandbox's limits is not taken
                 limit = _limit_text(hit, sandbox.limits)
                 return {

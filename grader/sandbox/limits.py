@@ -193,11 +193,10 @@ def counted_by() -> str:
     if cgroup is not None:
         cgroup.remove()
         return f"a cgroup of its own (cgroup v{cgroup.version})"
-    why = (
-        "DLGRADE_NO_CGROUP is set"
-        if os.environ.get("DLGRADE_NO_CGROUP")
-        else ("this machine lets dlgrade make no cgroup")
-    )
+    if os.environ.get("DLGRADE_NO_CGROUP"):
+        why = "DLGRADE_NO_CGROUP is set"
+    else:
+        why = "this machine lets dlgrade make no cgroup"
     return f"a watchdog every {Watchdog.PERIOD:g} s, and a look at each answer ({why})"
 
 
@@ -265,12 +264,19 @@ class Watchdog:
             with self._lock:
                 watched = list(self._watched.values())
             for processes, limits, on_over in watched:
-                pids = processes()
-                if len(pids) > limits.processes + 2:
-                    on_over("processes")
-                    continue
-                if resident_memory(pids) > limits.memory:
-                    on_over("memory")
+                what = over(processes(), limits)
+                if what is not None:
+                    on_over(what)
 
 
 WATCHDOG = Watchdog()
+
+
+def over(pids: set[int], limits: Limits) -> str | None:
+    """The limit the sandbox's processes ``pids`` are over together, as the watchdog counts them:
+    "processes" (bubblewrap's own two not counted against the cap), "memory", or None."""
+    if len(pids) > limits.processes + 2:
+        return "processes"
+    if resident_memory(pids) > limits.memory:
+        return "memory"
+    return None

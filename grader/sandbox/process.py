@@ -51,8 +51,8 @@ from grader.sandbox.isolation import (
     detect,
     forget_bwrap,
 )
-from grader.sandbox.limits import WATCHDOG, Cgroup, Limits
-from grader.sandbox.procfs import process_tree, resident_memory
+from grader.sandbox.limits import WATCHDOG, Cgroup, Limits, over
+from grader.sandbox.procfs import process_tree
 from grader.sandbox.uids import SandboxUid, remove_files_of
 
 __all__ = ["Limits", "Sandbox", "Worker", "WorkerGone", "ZygoteGone"]
@@ -277,14 +277,7 @@ class Sandbox:
             return "memory" if self._overs + self._cgroup.oom_kills() > mark else None
         if self._overs > mark:
             return self.over_limit
-        if self._proc is None:
-            return None
-        processes = self._processes()
-        if len(processes) > self.limits.processes + 2:  # as the watchdog counts them
-            return "processes"
-        if resident_memory(processes) > self.limits.memory:
-            return "memory"
-        return None
+        return over(self._processes(), self.limits) if self._proc is not None else None
 
     def limit_hit(self) -> str | None:
         """The sandbox-wide limit its processes went over, if any ("memory", "processes")."""

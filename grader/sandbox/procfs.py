@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,26 +67,14 @@ def children_of(parent: int, state: str | None = None) -> list[Stat]:
 def process_tree(root: int) -> set[int]:
     """``root`` and its descendants: by each thread's ``children`` file where the kernel has them
     (only the tree is read), else by the parent links of every process."""
-    if not _children_files():
-        return _process_tree_by_parents(root)
+    children = _children_by_task_files if _children_files() else _children_by_parents()
     found: set[int] = set()
     todo = [root]
     while todo:
         pid = todo.pop()
-        if pid in found:
-            continue
-        found.add(pid)
-        try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue  # it ended meanwhile
-        for tid in tasks:
-            try:
-                todo += [
-                    int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
-                ]
-            except (OSError, ValueError):
-                continue  # that thread ended meanwhile
+        if pid not in found:
+            found.add(pid)
+            todo += children(pid)
     return found
 
 
@@ -95,19 +84,28 @@ def _children_files() -> bool:
     return Path(f"/proc/{me}/task/{me}/children").exists()
 
 
-def _process_tree_by_parents(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
+def _children_by_task_files(pid: int) -> list[int]:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []  # it ended meanwhile
+    found: list[int] = []
+    for tid in tasks:
+        try:
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+        except (OSError, ValueError):
+            continue  # that thread ended meanwhile
+    return found
+
+
+def _children_by_parents() -> Callable[[int], list[int]]:
+    """A lookup of children, from one pass over every process's parent link."""
+    table: dict[int, list[int]] = {}
     for pid in pids():
         info = stat(pid)
         if info is not None:
-            children.setdefault(info.ppid, []).append(pid)
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo += children.get(pid, [])
-    return found
+            table.setdefault(info.ppid, []).append(pid)
+    return lambda pid: table.get(pid, [])
 
 
 def resident_memory(of: set[int]) -> int:
